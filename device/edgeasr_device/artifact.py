@@ -1,0 +1,274 @@
+"""edgeasr metadata embedded in TFLite model files.
+
+``edgeasr export`` stores a UTF-8 JSON document (:class:`ArtifactMetadata`) in
+a TFLite buffer and names it ``"edgeasr"`` in the model's ``metadata`` list.
+This module reads it back without TensorFlow or the ``flatbuffers`` package:
+:func:`read_tflite_metadata` is a small bounds-checked FlatBuffers reader for
+the few TFLite schema fields involved.
+
+TFLite schema subset (vtable slot in brackets)::
+
+    table Model    { version:uint [0]; ... buffers:[Buffer] [4]; metadata:[Metadata] [6]; }
+    table Buffer   { data:[ubyte] [0]; offset:ulong [1]; size:ulong [2]; }
+    table Metadata { name:string [0]; buffer:uint [1]; }
+
+A Buffer with ``offset > 1`` keeps its bytes at that absolute file offset,
+after the flatbuffer (models larger than 2 GB).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mmap
+import os
+import struct
+from dataclasses import dataclass
+from typing import Any, NoReturn, Union
+
+from .errors import ArtifactError, VocabularyError
+from .vocab import Vocabulary
+
+__all__ = ["METADATA_NAME", "FORMAT_VERSION", "ArtifactMetadata",
+           "read_tflite_metadata", "read_metadata"]
+
+METADATA_NAME = "edgeasr"
+FORMAT_VERSION = 1
+
+_IDENTIFIER = b"TFL3"
+_MODEL_BUFFERS, _MODEL_METADATA = 4, 6
+_BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
+_METADATA_NAME, _METADATA_BUFFER = 0, 1
+
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "edgeasr_version": str, "vocabulary": dict, "sample_rate": int,
+    "frame_duration": (int, float), "frontend": dict, "model": dict,
+    "quantization": str, "created": str,
+}
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+
+@dataclass(frozen=True)
+class ArtifactMetadata:
+    """What the device runtime needs to know about an exported model.
+
+    Attributes:
+        format_version: version of this metadata layout (``FORMAT_VERSION``).
+        edgeasr_version: version of edgeasr that exported the model.
+        vocabulary: output classes of the model.
+        sample_rate: audio rate in Hz the model's front end expects.
+        frame_duration: seconds of audio per output frame.
+        frontend: feature front-end configuration (JSON object).
+        model: model description (JSON object: architecture, input/output info).
+        quantization: e.g. ``"float32"``, ``"dynamic"``, ``"int8"``.
+        created: ISO 8601 time of export.
+    """
+
+    format_version: int
+    edgeasr_version: str
+    vocabulary: Vocabulary
+    sample_rate: int
+    frame_duration: float
+    frontend: dict
+    model: dict
+    quantization: str
+    created: str
+
+    def to_json(self) -> bytes:
+        """UTF-8 JSON bytes; ``vocabulary`` is stored via ``Vocabulary.to_dict``."""
+        doc = {"format_version": self.format_version, "edgeasr_version": self.edgeasr_version,
+               "vocabulary": self.vocabulary.to_dict(), "sample_rate": self.sample_rate,
+               "frame_duration": self.frame_duration, "frontend": self.frontend,
+               "model": self.model, "quantization": self.quantization,
+               "created": self.created}
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True, allow_nan=False).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes, source: str) -> "ArtifactMetadata":
+        """Parse :meth:`to_json` output; ``source`` names the file in errors.
+
+        Raises:
+            ArtifactError: if the JSON is invalid, a key is missing or has the
+                wrong type, or ``format_version`` is not supported.
+        """
+        try:
+            doc = json.loads(bytes(data).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ArtifactError(f"{source} has corrupt edgeasr metadata (not UTF-8 JSON: "
+                                f"{exc}); re-export it with `edgeasr export`") from exc
+        if not isinstance(doc, dict):
+            raise ArtifactError(f"{source} has corrupt edgeasr metadata (a JSON "
+                                f"{type(doc).__name__}, not an object); re-export it")
+        version = doc.get("format_version")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ArtifactError(f"{source} has edgeasr metadata without an integer "
+                                f"format_version (got {version!r}); re-export it")
+        if version > FORMAT_VERSION:
+            raise ArtifactError(f"{source} was made by a newer edgeasr (format {version}); "
+                                f"upgrade edgeasr-device (it reads format {FORMAT_VERSION})")
+        if version < 1:
+            raise ArtifactError(f"{source} has an invalid metadata format_version {version}; "
+                                "re-export it with `edgeasr export`")
+        missing = [k for k in _FIELDS if k not in doc]
+        if missing:
+            raise ArtifactError(f"{source} has incomplete edgeasr metadata (missing "
+                                f"{', '.join(missing)}); re-export it with `edgeasr export`")
+        for key, kind in _FIELDS.items():
+            value = doc[key]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ArtifactError(f"{source} has invalid edgeasr metadata: {key} = {value!r}; "
+                                    "re-export it with `edgeasr export`")
+        if doc["sample_rate"] <= 0 or not 0 < doc["frame_duration"] < math.inf:
+            raise ArtifactError(f"{source} has invalid edgeasr metadata: sample_rate "
+                                f"{doc['sample_rate']!r} and frame_duration "
+                                f"{doc['frame_duration']!r} must be positive and finite; re-export it")
+        try:
+            vocabulary = Vocabulary.from_dict(doc["vocabulary"])
+        except VocabularyError as exc:
+            raise ArtifactError(f"{source} has an invalid vocabulary in its edgeasr metadata "
+                                f"({exc}); re-export it") from exc
+        return cls(format_version=version, edgeasr_version=doc["edgeasr_version"],
+                   vocabulary=vocabulary, sample_rate=doc["sample_rate"],
+                   frame_duration=float(doc["frame_duration"]), frontend=doc["frontend"],
+                   model=doc["model"], quantization=doc["quantization"],
+                   created=doc["created"])
+
+
+def read_metadata(path_or_bytes: Source, source: str | None = None) -> ArtifactMetadata:
+    """Read the edgeasr metadata of a ``.tflite`` file (path) or of its bytes.
+
+    Files are memory-mapped, so large models are not read into memory.
+
+    Raises:
+        ArtifactError: naming the file if it is missing, not a TFLite model,
+            has no ``"edgeasr"`` metadata, or the metadata is invalid.
+    """
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        name = source or "<bytes>"
+        entries = read_tflite_metadata(path_or_bytes, source=name)
+    else:
+        path = os.fspath(path_or_bytes)
+        name = source or path
+        entries = _read_file_metadata(path, name)
+    if METADATA_NAME not in entries:
+        raise ArtifactError(f"{name} has no edgeasr metadata: it was not exported by "
+                            "`edgeasr export` (re-export it)")
+    return ArtifactMetadata.from_json(entries[METADATA_NAME], name)
+
+
+def read_tflite_metadata(model: bytes | bytearray | memoryview | mmap.mmap,
+                         source: str = "<bytes>") -> dict[str, bytes]:
+    """Return the ``metadata`` entries of a TFLite flatbuffer as ``{name: bytes}``.
+
+    Raises:
+        ArtifactError: naming ``source`` if the data is not a TFLite model or
+            is truncated (every read is bounds-checked).
+    """
+    r = _Reader(model, source)
+    if r.size < 8 or bytes(r.buf[4:8]) != _IDENTIFIER:
+        raise ArtifactError(f"{source} is not a TFLite model (no 'TFL3' file identifier); "
+                            "pass the .tflite file written by `edgeasr export`")
+    root = r.uoffset(0)
+    buffers = r.table_vector(root, _MODEL_BUFFERS)
+    entries: dict[str, bytes] = {}
+    for meta in r.table_vector(root, _MODEL_METADATA):
+        name_pos = r.field_ref(meta, _METADATA_NAME)
+        if name_pos is None:
+            continue
+        try:
+            name = r.vector_bytes(name_pos, 1).decode("utf-8")
+        except UnicodeDecodeError:
+            r.fail("a metadata name is not UTF-8")
+        index = r.scalar(meta, _METADATA_BUFFER, "<I")
+        if index >= len(buffers):
+            r.fail(f"metadata {name!r} points at buffer {index} of {len(buffers)}")
+        entries[name] = r.buffer_data(buffers[index])
+    return entries
+
+
+def _read_file_metadata(path: str, name: str) -> dict[str, bytes]:
+    if os.path.isdir(path):
+        raise ArtifactError(f"{name} is a directory, not a .tflite model file")
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                raise ArtifactError(f"{name} is not a TFLite model (the file is empty); "
+                                    "re-export it with `edgeasr export`")
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return read_tflite_metadata(mm, source=name)
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"{name}: no such model file; check the path") from exc
+    except OSError as exc:
+        raise ArtifactError(f"{name} cannot be read ({exc.strerror or exc})") from exc
+
+
+class _Reader:
+    """Bounds-checked access to FlatBuffers tables in ``buf``."""
+
+    def __init__(self, buf: Any, source: str) -> None:
+        self.buf = buf
+        self.size = len(buf)
+        self.source = source
+
+    def fail(self, why: str) -> NoReturn:
+        raise ArtifactError(f"{self.source} is not a TFLite model or is truncated ({why}); "
+                            "re-export it with `edgeasr export` or re-copy the file")
+
+    def unpack(self, fmt: str, pos: int) -> int:
+        n = struct.calcsize(fmt)
+        if pos < 0 or pos + n > self.size:
+            self.fail(f"read of {n} bytes at offset {pos} is past the end ({self.size} bytes)")
+        return struct.unpack_from(fmt, self.buf, pos)[0]
+
+    def uoffset(self, pos: int) -> int:
+        """Follow the uoffset_t stored at ``pos``."""
+        return pos + self.unpack("<I", pos)
+
+    def field_pos(self, table: int, slot: int) -> int | None:
+        """Absolute position of field ``slot`` of ``table``, or None if absent."""
+        vtable = table - self.unpack("<i", table)
+        vt_size = self.unpack("<H", vtable)
+        if vt_size < 4 or vt_size % 2:
+            self.fail(f"bad vtable size {vt_size} at offset {vtable}")
+        entry = 4 + 2 * slot
+        if entry + 2 > vt_size:
+            return None
+        rel = self.unpack("<H", vtable + entry)
+        return table + rel if rel else None
+
+    def field_ref(self, table: int, slot: int) -> int | None:
+        pos = self.field_pos(table, slot)
+        return None if pos is None else self.uoffset(pos)
+
+    def scalar(self, table: int, slot: int, fmt: str) -> int:
+        pos = self.field_pos(table, slot)
+        return 0 if pos is None else self.unpack(fmt, pos)
+
+    def vector_span(self, vec: int, elem_size: int) -> tuple[int, int]:
+        """``(first_element_pos, length)`` of the vector at ``vec``."""
+        length = self.unpack("<I", vec)
+        if vec + 4 + length * elem_size > self.size:
+            self.fail(f"vector of {length} elements at offset {vec} runs past the end")
+        return vec + 4, length
+
+    def vector_bytes(self, vec: int, elem_size: int) -> bytes:
+        start, length = self.vector_span(vec, elem_size)
+        return bytes(self.buf[start:start + length * elem_size])
+
+    def table_vector(self, table: int, slot: int) -> list[int]:
+        vec = self.field_ref(table, slot)
+        if vec is None:
+            return []
+        start, length = self.vector_span(vec, 4)
+        return [self.uoffset(start + 4 * i) for i in range(length)]
+
+    def buffer_data(self, buffer: int) -> bytes:
+        offset = self.scalar(buffer, _BUFFER_OFFSET, "<Q")
+        if offset > 1:
+            size = self.scalar(buffer, _BUFFER_SIZE, "<Q")
+            if offset + size > self.size:
+                self.fail(f"buffer at file offset {offset} of {size} bytes is past the end")
+            return bytes(self.buf[offset:offset + size])
+        data = self.field_ref(buffer, _BUFFER_DATA)
+        return b"" if data is None else self.vector_bytes(data, 1)

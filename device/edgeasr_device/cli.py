@@ -1,0 +1,83 @@
+"""``edgeasr-device``: transcribe audio files with an exported model, on the device."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+
+import click
+
+from edgeasr_device import __version__
+from edgeasr_device.errors import AudioError, EdgeAsrError
+
+
+def friendly_errors(command):
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EdgeAsrError as err:
+            raise click.ClickException(str(err)) from err
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="edgeasr-device")
+def main() -> None:
+    """On-device speech recognition with edgeasr models (no TensorFlow needed)."""
+
+
+@main.command()
+@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A .tflite file written by `edgeasr export`.")
+@click.argument("audio", nargs=-1, required=True, type=click.Path())
+@click.option("--threads", default=1, show_default=True, help="Interpreter CPU threads.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file: text, words with times, confidence.")
+@friendly_errors
+def transcribe(model_path: str, audio: tuple[str, ...], threads: int, as_json: bool) -> None:
+    """Transcribe audio files (wav/flac/ogg/mp3, any rate and channel count)."""
+    from edgeasr_device.recognizer import Recognizer
+
+    recognizer = Recognizer(model_path, num_threads=threads)
+    failures = 0
+    for path in audio:
+        started = time.perf_counter()
+        try:
+            waveform = recognizer.waveform(path)
+            result = recognizer.transcribe(waveform, sample_rate=recognizer.sample_rate)
+        except AudioError as err:
+            failures += 1
+            click.echo(f"error: {err}", err=True)
+            continue
+        seconds = waveform.shape[0] / recognizer.sample_rate
+        if as_json:
+            elapsed = time.perf_counter() - started
+            record = {"file": path, **result.to_dict(), "audio_seconds": round(seconds, 3),
+                      "rtf": round(elapsed / max(seconds, 1e-9), 5)}
+            click.echo(json.dumps(record))
+        elif len(audio) > 1:
+            click.echo(f"{path}\t{result.text}")
+        else:
+            click.echo(result.text)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False))
+def info(model_path: str) -> None:
+    """Print the metadata embedded in a model file."""
+    from edgeasr_device.artifact import read_metadata
+
+    try:
+        metadata = read_metadata(model_path)
+    except EdgeAsrError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(metadata.to_json().decode())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""``edgeasr evaluate``: WER/CER of a training run or an exported ``.tflite`` on a manifest."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeasr.data.manifest import read_manifest
+from edgeasr.evaluation.metrics import ErrorRates, error_rates, utterance_rates
+from edgeasr.text.normalize import normalize_english
+from edgeasr_device.errors import AudioError
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    model: str
+    manifest: str
+    rates: ErrorRates
+    audio_seconds: float
+    decode_seconds: float
+    utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer
+    failed: list[dict[str, str]]  # utterances whose audio could not be read
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "manifest": self.manifest,
+            **{k: v for k, v in asdict(self.rates).items()},
+            "audio_seconds": self.audio_seconds,
+            "decode_seconds": self.decode_seconds,
+            "utterances": self.utterances,
+            "failed": self.failed,
+        }
+
+
+def is_tflite(path: str | os.PathLike) -> bool:
+    return Path(path).is_file() and Path(path).suffix == ".tflite"
+
+
+def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", threads: int = 1):
+    """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory."""
+    if is_tflite(model_path):
+        from edgeasr_device.recognizer import Recognizer
+
+        recognizer = Recognizer(model_path, num_threads=threads)
+
+        def run_tflite(paths):
+            results = []
+            for path in paths:
+                try:
+                    results.append(recognizer.transcribe(path))
+                except AudioError as err:
+                    results.append(err)
+            return results
+
+        return run_tflite, recognizer.sample_rate
+
+    from edgeasr.evaluation.decode import transcribe_waveforms
+    from edgeasr.training.run import load_model
+    from edgeasr_device.audio import load_audio
+
+    model, info = load_model(model_path, checkpoint)
+    rate = info.model.frontend.sample_rate
+
+    def run_keras(paths):
+        loaded, results = [], []
+        for path in paths:
+            try:
+                loaded.append(load_audio(path, rate))
+            except AudioError as err:
+                loaded.append(err)
+        good = [w for w in loaded if not isinstance(w, Exception)]
+        transcripts = iter(transcribe_waveforms(model, good, info.vocabulary))
+        for item in loaded:
+            results.append(item if isinstance(item, Exception) else next(transcripts))
+        return results
+
+    return run_keras, rate
+
+
+def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
+             checkpoint: str = "best", threads: int = 1) -> EvaluationReport:
+    utterances = read_manifest(manifest)
+    transcribe, _ = load_transcriber(model_path, checkpoint, threads)
+    started = time.perf_counter()
+    results = transcribe([u.audio_path for u in utterances])
+    decode_seconds = time.perf_counter() - started
+    rows, failed, refs, hyps = [], [], [], []
+    for utterance, result in zip(utterances, results):
+        if isinstance(result, Exception):
+            failed.append({"source": utterance.source, "error": str(result)})
+            continue
+        reference = normalize_english(utterance.text)
+        wer, cer = utterance_rates(reference, result.text)
+        refs.append(reference)
+        hyps.append(result.text)
+        rows.append({
+            "source": utterance.source,
+            "audio_filepath": str(utterance.audio_path),
+            "reference": reference,
+            "hypothesis": result.text,
+            "wer": wer,
+            "cer": cer,
+            "confidence": result.confidence,
+        })
+    if not rows:
+        raise AudioError(f"{manifest}: no utterance could be read (first error: {failed[0]['error']})")
+    return EvaluationReport(
+        model=str(model_path),
+        manifest=str(manifest),
+        rates=error_rates(refs, hyps),
+        audio_seconds=sum(u.duration for u in utterances),
+        decode_seconds=decode_seconds,
+        utterances=rows,
+        failed=failed,
+    )

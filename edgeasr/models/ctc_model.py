@@ -1,0 +1,88 @@
+"""The CTC speech model: waveform in, per-frame logits out, CTC loss with true lengths."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from edgeasr.models.config import ModelConfig
+from edgeasr.models.conv import ConvEncoder
+from edgeasr.models.deepspeech import DeepSpeechEncoder
+from edgeasr.models.frontend import Frontend
+from edgeasr.models.specaugment import SpecAugment
+
+
+@keras.saving.register_keras_serializable(package="edgeasr")
+class CTCModel(keras.Model):
+    """``{"audio": (B, N) float32, "audio_lengths": (B,) int32}`` -> logits (B, T, V).
+
+    A bare (B, N) tensor is accepted too (every sample real, as in the exported graph).
+    ``T = config.num_output_frames(N)``; ``V = config.vocab_size`` including the blank.
+
+    ``fit`` takes targets ``{"labels": (B, L) int32, "label_lengths": (B,) int32}``; the loss
+    is CTC over each utterance's true logit and label lengths (not the padded ones).
+    """
+
+    def __init__(self, config: ModelConfig, blank_index: int = 0, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.blank_index = blank_index
+        self.frontend = Frontend(config.frontend, name="frontend")
+        self.specaugment = SpecAugment(config.specaugment, seed=seed, name="specaugment")
+        if config.encoder == "conv":
+            self.encoder = ConvEncoder(config.conv, name="encoder")
+        elif config.encoder == "deepspeech":
+            self.encoder = DeepSpeechEncoder(config.deepspeech, name="encoder")
+        else:
+            raise ValueError(f"unknown encoder {config.encoder!r}: expected 'conv' or 'deepspeech'")
+        self.classifier = layers.Dense(config.vocab_size, name="classifier")
+
+    def frame_lengths(self, audio_lengths):
+        """(B,) samples -> (B,) frontend frames, 0 for audio shorter than one window."""
+        f = self.config.frontend
+        n = ops.cast(audio_lengths, "int32")
+        frames = 1 + ops.floor_divide(n - f.n_fft, f.hop_length)
+        return ops.where(n < f.n_fft, 0, frames)
+
+    def output_lengths(self, audio_lengths):
+        """(B,) samples -> (B,) logit frames."""
+        stride = self.config.time_stride
+        return ops.floor_divide(self.frame_lengths(audio_lengths) + stride - 1, stride)
+
+    def call(self, inputs, training=None):
+        if isinstance(inputs, dict):
+            audio, lengths = inputs["audio"], inputs.get("audio_lengths")
+        else:
+            audio, lengths = inputs, None
+        features = self.frontend(audio)
+        frame_mask = None
+        if lengths is not None:
+            frames = ops.shape(features)[1]
+            positions = ops.expand_dims(ops.arange(frames, dtype="int32"), 0)
+            valid = positions < ops.expand_dims(self.frame_lengths(lengths), 1)
+            frame_mask = ops.expand_dims(ops.cast(valid, features.dtype), -1)
+        features = self.specaugment(features, training=training)
+        hidden = self.encoder(features, frame_mask=frame_mask, training=training)
+        return ops.cast(self.classifier(hidden), "float32")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logit_lengths = self.output_lengths(x["audio_lengths"])
+        losses = ops.ctc_loss(
+            ops.cast(y["labels"], "int32"),
+            y_pred,
+            ops.cast(y["label_lengths"], "int32"),
+            logit_lengths,
+            mask_index=self.blank_index,
+        )
+        loss = ops.mean(losses)
+        extra = self.losses
+        if extra:
+            loss = loss + ops.sum(extra)
+        return loss
+
+    def get_config(self):
+        return {"config": self.config.to_dict(), "blank_index": self.blank_index}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(ModelConfig.from_dict(config["config"]), blank_index=config["blank_index"])

@@ -1,0 +1,176 @@
+"""The run directory: everything a training run writes, and how to load a model back.
+
+```
+RUN/
+  run.json                model config, vocabulary, training options, data paths, version
+  state.json              last and best checkpoint, per-epoch history (written atomically)
+  checkpoints/epoch-0007/ model.weights.h5, optimizer.npz, state.json
+  checkpoints/best/       the checkpoint with the lowest dev WER so far
+  log.csv                 one row per epoch (loss, dev_wer, dev_cer, learning rate)
+  tensorboard/            the same as TensorBoard scalars
+  skipped.json            manifest lines that were not trained on, with reasons
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeasr import __version__
+from edgeasr.files import atomic_directory, atomic_write_json
+from edgeasr.models.config import ModelConfig
+from edgeasr.training.config import TrainConfig
+from edgeasr_device.errors import EdgeAsrError
+from edgeasr_device.vocab import Vocabulary
+
+
+class RunError(EdgeAsrError):
+    """A run directory is missing, incomplete, or from an incompatible version."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    model: ModelConfig
+    vocabulary: Vocabulary
+    train: TrainConfig
+    data: dict[str, str]
+    edgeasr_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "edgeasr_version": self.edgeasr_version,
+            "model": self.model.to_dict(),
+            "vocabulary": self.vocabulary.to_dict(),
+            "train": self.train.to_dict(),
+            "data": self.data,
+        }
+
+
+class RunDirectory:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def info_path(self) -> Path:
+        return self.path / "run.json"
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / "state.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    def exists(self) -> bool:
+        return self.info_path.exists()
+
+    def write_info(self, info: RunInfo) -> None:
+        atomic_write_json(self.info_path, info.to_dict())
+
+    def read_info(self) -> RunInfo:
+        if not self.info_path.exists():
+            raise RunError(
+                f"{self.path} is not a training run (no run.json); "
+                "pass the --out folder of `edgeasr train`"
+            )
+        try:
+            data = json.loads(self.info_path.read_text())
+            return RunInfo(
+                model=ModelConfig.from_dict(data["model"]),
+                vocabulary=Vocabulary.from_dict(data["vocabulary"]),
+                train=TrainConfig.from_dict(data["train"]),
+                data=data.get("data", {}),
+                edgeasr_version=data.get("edgeasr_version", "unknown"),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise RunError(
+                f"{self.info_path} cannot be read by edgeasr {__version__} ({err}); "
+                "it may come from another version"
+            ) from err
+
+    def read_state(self) -> dict[str, Any]:
+        if not self.state_path.exists():
+            return {"epoch": 0, "last": None, "best": None, "history": []}
+        return json.loads(self.state_path.read_text())
+
+    def write_state(self, state: dict[str, Any]) -> None:
+        atomic_write_json(self.state_path, state)
+
+    def checkpoint_dir(self, name: str) -> Path:
+        return self.checkpoints / name
+
+    def resolve_checkpoint(self, which: str = "best") -> Path:
+        """``best``, ``last`` or a checkpoint folder name -> its folder."""
+        state = self.read_state()
+        name = which
+        if which == "last":
+            name = state.get("last")
+        elif which == "best" and state.get("best") is None:
+            name = state.get("last")
+        if not name or not (self.checkpoints / name / "model.weights.h5").exists():
+            raise RunError(
+                f"{self.path} has no {which!r} checkpoint yet; train at least one epoch "
+                "(`edgeasr train ... --out RUN`, or --resume to continue)"
+            )
+        return self.checkpoints / name
+
+
+def build_model(config: ModelConfig, vocabulary: Vocabulary, seed: int | None = None):
+    """A CTCModel whose weights exist (built on a dummy batch)."""
+    from edgeasr.models.ctc_model import CTCModel
+
+    if config.vocab_size != vocabulary.size:
+        config = config.replace(vocab_size=vocabulary.size)
+    model = CTCModel(config, blank_index=vocabulary.blank_index, seed=seed)
+    samples = config.frontend.n_fft + 4 * config.frontend.hop_length * config.time_stride
+    model({"audio": np.zeros((1, samples), np.float32), "audio_lengths": np.array([samples], np.int32)})
+    return model
+
+
+def save_checkpoint(model, folder: Path, state: dict[str, Any]) -> None:
+    """Weights, optimizer variables and ``state`` into ``folder``, atomically."""
+    with atomic_directory(folder) as tmp:
+        model.save_weights(tmp / "model.weights.h5")
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and optimizer.built:
+            arrays = {f"v{i:04d}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
+            np.savez(tmp / "optimizer.npz", **arrays)
+        (tmp / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+
+
+def restore_checkpoint(model, folder: Path, with_optimizer: bool = True) -> dict[str, Any]:
+    """Load weights (and optimizer variables) from ``folder``; return its state."""
+    model.load_weights(folder / "model.weights.h5")
+    opt_path = folder / "optimizer.npz"
+    if with_optimizer and opt_path.exists():
+        optimizer = model.optimizer
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        with np.load(opt_path) as saved:
+            arrays = [saved[key] for key in sorted(saved.files)]
+        variables = optimizer.variables
+        if len(arrays) != len(variables):
+            raise RunError(
+                f"{opt_path} holds {len(arrays)} optimizer variables but the model needs "
+                f"{len(variables)}; was the model config changed since this checkpoint?"
+            )
+        for variable, value in zip(variables, arrays):
+            variable.assign(value)
+    return json.loads((folder / "state.json").read_text())
+
+
+def load_model(run_dir: str | os.PathLike, which: str = "best"):
+    """(model, RunInfo) from a run directory, weights from checkpoint ``which``."""
+    run = RunDirectory(run_dir)
+    info = run.read_info()
+    folder = run.resolve_checkpoint(which)
+    model = build_model(info.model, info.vocabulary)
+    restore_checkpoint(model, folder, with_optimizer=False)
+    return model, info

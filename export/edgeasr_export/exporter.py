@@ -1,0 +1,95 @@
+"""``edgeasr export``: a training run -> a self-describing ``.tflite`` file for the device."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgeasr import __version__
+from edgeasr.data.manifest import read_manifest
+from edgeasr.files import atomic_write_bytes
+from edgeasr.training.run import load_model
+from edgeasr_device.artifact import FORMAT_VERSION, ArtifactMetadata, read_metadata
+from edgeasr_device.audio import load_audio
+from edgeasr_export.convert import convert
+from edgeasr_export.errors import ExportError
+from edgeasr_export.metadata import embed_metadata
+from edgeasr_export.ops import list_ops
+from edgeasr_export.parity import ParityReport, check_parity
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    quantization: str
+    size_bytes: int
+    ops: tuple[str, ...]
+    parity: ParityReport | None
+    parameters: int
+
+
+def calibration_audio(manifest: str | os.PathLike, sample_rate: int, limit: int = 64,
+                      seed: int = 0) -> list[np.ndarray]:
+    """Up to ``limit`` waveforms drawn evenly (seeded) from a manifest."""
+    utterances = read_manifest(manifest)
+    rng = np.random.default_rng(seed)
+    if len(utterances) > limit:
+        picks = sorted(rng.choice(len(utterances), size=limit, replace=False))
+        utterances = [utterances[i] for i in picks]
+    return [load_audio(u.audio_path, sample_rate) for u in utterances]
+
+
+def export_run(
+    run_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    quantization: str = "int8",
+    calibration_manifest: str | os.PathLike | None = None,
+    checkpoint: str = "best",
+    parity_utterances: int = 16,
+) -> ExportReport:
+    """Convert, embed metadata, check parity, and write ``out_path`` atomically.
+
+    Calibration (int8) and parity audio come from ``calibration_manifest``, or from the
+    run's dev manifest when none is given.
+    """
+    model, info = load_model(run_dir, checkpoint)
+    manifest = calibration_manifest or info.data.get("dev")
+    sample_rate = info.model.frontend.sample_rate
+    audio: list[np.ndarray] = []
+    if manifest and Path(manifest).exists():
+        audio = calibration_audio(manifest, sample_rate)
+    elif quantization == "int8":
+        raise ExportError(
+            f"int8 export needs calibration audio and the run's dev manifest ({manifest}) is "
+            "gone: pass --calibration MANIFEST.jsonl"
+        )
+    content = convert(model, quantization, calibration=audio)
+    metadata = ArtifactMetadata(
+        format_version=FORMAT_VERSION,
+        edgeasr_version=__version__,
+        vocabulary=info.vocabulary,
+        sample_rate=sample_rate,
+        frame_duration=info.model.frame_seconds,
+        frontend=info.model.to_dict()["frontend"],
+        model=info.model.to_dict(),
+        quantization=quantization,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    content = embed_metadata(content, metadata)
+    read_metadata(content, source=str(out_path))  # the device must be able to read it back
+    parity = None
+    if audio:
+        parity = check_parity(model, content, audio[:parity_utterances], info.vocabulary)
+    path = atomic_write_bytes(out_path, content)
+    return ExportReport(
+        path=path,
+        quantization=quantization,
+        size_bytes=len(content),
+        ops=tuple(list_ops(content)),
+        parity=parity,
+        parameters=model.count_params(),
+    )
