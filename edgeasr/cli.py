@@ -92,34 +92,61 @@ def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, ba
     result = run_training(
         train_manifest, dev_manifest, out_dir, model_config,
         train_config if (not resume or epochs) else None, resume=resume,
+        verbose=1 if sys.stdout.isatty() else 2,  # a progress bar only on a terminal
     )
     best = "n/a" if result.best_dev_wer is None else f"{100 * result.best_dev_wer:.2f}% (epoch {result.best_epoch})"
     click.echo(f"done: {result.epochs_done} epochs in {result.run_dir}; best dev WER {best}")
 
 
 @main.command()
-@click.option("--model", "model_path", required=True, type=click.Path(exists=True),
-              help="A run folder or an exported .tflite file.")
-@click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "models", required=True, multiple=True, type=click.Path(exists=True),
+              help="A run folder or an exported .tflite file (repeat to compare models).")
+@click.option("--manifest", "manifests", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False), help="Test manifest (repeatable).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write per-utterance results as JSON.")
 @click.option("--checkpoint", default="best", show_default=True, help="Run checkpoint: best, last or a name.")
 @click.option("--threads", default=1, show_default=True, help="Interpreter threads (.tflite).")
+@click.option("--max-wer", type=float, help="Exit with status 1 if any WER is above this (0.10 = 10%).")
 @friendly_errors
-def evaluate(model_path, manifest, report_path, checkpoint, threads) -> None:
-    """WER and CER (jiwer) of a model on a manifest."""
+def evaluate(models, manifests, report_path, checkpoint, threads, max_wer) -> None:
+    """WER and CER (jiwer) of models on manifests; a table when there are several."""
     from edgeasr.evaluation.evaluate import evaluate as run_evaluation
     from edgeasr.files import atomic_write_json
 
-    report = run_evaluation(model_path, manifest, checkpoint=checkpoint, threads=threads)
-    r = report.rates
-    click.echo(f"WER {100 * r.wer:.2f}%  CER {100 * r.cer:.2f}%  "
-               f"({r.utterances} utterances, {r.words} words, {r.exact} exact)")
-    if report.failed:
-        click.echo(f"{len(report.failed)} utterance(s) could not be read, e.g. {report.failed[0]['error']}", err=True)
+    reports = [run_evaluation(m, t, checkpoint=checkpoint, threads=threads)
+               for m in models for t in manifests]
+    if len(reports) == 1:
+        r = reports[0].rates
+        click.echo(f"WER {100 * r.wer:.2f}%  CER {100 * r.cer:.2f}%  "
+                   f"({r.utterances} utterances, {r.words} words, {r.exact} exact)")
+    else:
+        click.echo(f"{'model':32s} {'test set':24s} {'WER':>7s} {'CER':>7s} {'utts':>5s} {'RTF':>7s}")
+        for report in reports:
+            r = report.rates
+            rtf = report.decode_seconds / max(report.audio_seconds, 1e-9)
+            click.echo(f"{_short(report.model):32s} {Path(report.manifest).stem:24s} "
+                       f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {r.utterances:5d} {rtf:7.4f}")
+    for report in reports:
+        if report.failed:
+            click.echo(f"{report.manifest}: {len(report.failed)} utterance(s) could not be read, "
+                       f"e.g. {report.failed[0]['error']}", err=True)
     if report_path:
-        atomic_write_json(report_path, report.to_dict())
+        data = [r.to_dict() for r in reports]
+        atomic_write_json(report_path, data[0] if len(data) == 1 else data)
         click.echo(f"report: {report_path}")
+    if max_wer is not None:
+        over = [r for r in reports if r.rates.wer > max_wer]
+        for r in over:
+            click.echo(f"FAIL: WER {100 * r.rates.wer:.2f}% > {100 * max_wer:.2f}% for "
+                       f"{_short(r.model)} on {r.manifest}", err=True)
+        if over:
+            sys.exit(1)
+
+
+def _short(path: str, width: int = 32) -> str:
+    text = str(path)
+    return text if len(text) <= width else "..." + text[-(width - 3):]
 
 
 @main.command()
@@ -141,8 +168,9 @@ def export(run_dir, out_path, quantize, calibration, checkpoint) -> None:
     click.echo(f"ops: {', '.join(report.ops)}")
     p = report.parity
     if p is not None:
-        click.echo(f"parity vs Keras on {p.utterances} utterances: max |delta log-prob| "
-                   f"{p.max_abs_delta:.3g}, frame argmax agreement {100 * p.argmax_agreement:.1f}%, "
+        click.echo(f"parity vs Keras on {p.utterances} utterances: max |delta prob| "
+                   f"{p.max_prob_delta:.3g}, max |delta log-prob| {p.max_abs_delta:.3g}, "
+                   f"frame argmax agreement {100 * p.argmax_agreement:.1f}%, "
                    f"greedy transcripts equal {100 * p.transcript_agreement:.0f}%")
         for keras_text, lite_text in p.mismatches:
             click.echo(f"  keras: {keras_text!r}\n  tflite: {lite_text!r}")

@@ -68,6 +68,30 @@ def transcribe(model_path: str, audio: tuple[str, ...], threads: int, as_json: b
 
 @main.command()
 @click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--audio", "audio_path", type=click.Path(exists=True, dir_okay=False),
+              help="Time this file instead of a generated signal.")
+@click.option("--seconds", default=10.0, show_default=True, help="Length of the generated signal.")
+@click.option("--threads", default=1, show_default=True)
+@click.option("--runs", default=5, show_default=True, help="Timed runs (after one warm-up).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def bench(model_path, audio_path, seconds, threads, runs, as_json) -> None:
+    """Real-time factor (compute seconds per audio second) and peak memory."""
+    from edgeasr_device.bench import run_bench
+
+    result = run_bench(model_path, audio_path, seconds, threads, runs)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    click.echo(f"{model_path}: {result.size_bytes / 1e6:.2f} MB, {result.quantization}, "
+               f"{threads} thread(s), {result.audio_seconds:.1f} s audio x {runs} runs")
+    click.echo(f"RTF {result.rtf_median:.4f} (median; best {result.rtf_min:.4f}) = "
+               f"network {result.network_ms_median:.1f} ms + decoder {result.decode_ms_median:.2f} ms; "
+               f"peak RSS {result.peak_rss_mb:.0f} MB")
+
+
+@main.command()
+@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False))
 def info(model_path: str) -> None:
     """Print the metadata embedded in a model file."""
     from edgeasr_device.artifact import read_metadata

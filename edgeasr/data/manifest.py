@@ -80,7 +80,7 @@ def parse_line(line: str, base: Path, source: str) -> Utterance:
         speaker = str(speaker)
     path = Path(path_value).expanduser()
     if not path.is_absolute():
-        path = base / path
+        path = Path(os.path.normpath(base / path))
     extra = {k: v for k, v in entry.items() if k not in (*REQUIRED_KEYS, "speaker")}
     return Utterance(path, float(duration), text, speaker, source, extra)
 

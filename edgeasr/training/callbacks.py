@@ -66,11 +66,12 @@ class Checkpointer(keras.callbacks.Callback):
         name = f"epoch-{done:04d}"
         metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
         ckpt_state = {"epoch": done, "metrics": metrics}
-        save_checkpoint(self.model, self.run.checkpoint_dir(name), ckpt_state)
+        info = self.run.read_info()
+        save_checkpoint(self.model, self.run.checkpoint_dir(name), ckpt_state, info)
         wer = metrics.get("dev_wer")
         best = state.get("best")
         if wer is not None and (best is None or wer <= best["dev_wer"]):  # ties: the later, better-fit one
-            save_checkpoint(self.model, self.run.checkpoint_dir("best"), ckpt_state)
+            save_checkpoint(self.model, self.run.checkpoint_dir("best"), ckpt_state, info)
             best = {"epoch": done, "dev_wer": wer, "dev_cer": metrics.get("dev_cer")}
         history = [h for h in state.get("history", []) if h["epoch"] < done]
         history.append({"epoch": done, **metrics})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,35 +135,31 @@ def build_model(config: ModelConfig, vocabulary: Vocabulary, seed: int | None = 
     return model
 
 
-def save_checkpoint(model, folder: Path, state: dict[str, Any]) -> None:
-    """Weights, optimizer variables and ``state`` into ``folder``, atomically."""
+def save_checkpoint(model, folder: Path, state: dict[str, Any], info: RunInfo | None = None) -> None:
+    """Weights and optimizer variables (Keras stores both in ``model.weights.h5``) and
+    ``state`` into ``folder``, atomically. With ``info`` the folder also holds its own
+    ``run.json`` and is self-describing.
+    """
     with atomic_directory(folder) as tmp:
+        if info is not None:
+            (tmp / "run.json").write_text(json.dumps(info.to_dict(), indent=2, sort_keys=True))
         model.save_weights(tmp / "model.weights.h5")
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is not None and optimizer.built:
-            arrays = {f"v{i:04d}": np.asarray(v) for i, v in enumerate(optimizer.variables)}
-            np.savez(tmp / "optimizer.npz", **arrays)
         (tmp / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
 
 
 def restore_checkpoint(model, folder: Path, with_optimizer: bool = True) -> dict[str, Any]:
-    """Load weights (and optimizer variables) from ``folder``; return its state."""
-    model.load_weights(folder / "model.weights.h5")
-    opt_path = folder / "optimizer.npz"
-    if with_optimizer and opt_path.exists():
-        optimizer = model.optimizer
-        if not optimizer.built:
-            optimizer.build(model.trainable_variables)
-        with np.load(opt_path) as saved:
-            arrays = [saved[key] for key in sorted(saved.files)]
-        variables = optimizer.variables
-        if len(arrays) != len(variables):
-            raise RunError(
-                f"{opt_path} holds {len(arrays)} optimizer variables but the model needs "
-                f"{len(variables)}; was the model config changed since this checkpoint?"
-            )
-        for variable, value in zip(variables, arrays):
-            variable.assign(value)
+    """Load weights (and, for a compiled model, optimizer variables) from ``folder``."""
+    if with_optimizer and getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # so its variables load too
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(folder / "model.weights.h5")
+        except ValueError as err:
+            raise RunError(f"{folder} does not fit this model ({err}); was the model config changed?") from err
+    skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
+    if skipped and with_optimizer:
+        raise RunError(f"{folder}: the optimizer state does not fit ({skipped[0]})")
     return json.loads((folder / "state.json").read_text())
 
 

@@ -180,8 +180,8 @@ def load_yaml_config(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path} is not valid YAML: {err}") from err
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with preset/model/train keys")
-    unknown = set(data) - {"preset", "model", "train"}
+    unknown = set(data) - {"preset", "model", "train", "corpus"}  # corpus: for `prepare`
     if unknown:
-        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)} (use preset, model, train)")
+        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)} (use preset, model, train, corpus)")
     json.dumps(data)  # configs must be plain data
     return data

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Literal
 
@@ -77,8 +78,13 @@ def _converter(saved_model: str):
     return converter
 
 
-def frontend_tensor_names(float_model: bytes) -> list[str]:
-    """Names of the tensors computed inside the frontend layer of a converted float model."""
+def float_tensor_names(float_model: bytes) -> list[str]:
+    """Tensors to keep in float under int8: the frontend's and the final log-softmax output.
+
+    The frontend needs float range (see the module docstring); the output stays float so that
+    log-probabilities keep their resolution for confidences and beam search (an int8
+    LOG_SOFTMAX has steps of 1/16 nat).
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=float_model)
@@ -88,7 +94,7 @@ def frontend_tensor_names(float_model: bytes) -> list[str]:
             "found no frontend tensors to keep in float; the model's frontend layer must be "
             "named 'frontend'"
         )
-    return names
+    return names + [d["name"] for d in interpreter.get_output_details()]
 
 
 def convert(
@@ -148,9 +154,11 @@ def _full_int8(saved: str, float_model: bytes, calibration: Iterable[np.ndarray]
         tf.lite.OpsSet.TFLITE_BUILTINS,  # float kernels for the frontend (RFFT2D, LOG, ...)
     ]
     options = tf.lite.experimental.QuantizationDebugOptions(
-        denylisted_nodes=frontend_tensor_names(float_model), fully_quantize=False
+        denylisted_nodes=float_tensor_names(float_model), fully_quantize=False
     )
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=representative, debug_options=options
-    )
-    return debugger.get_nondebug_quantized_model()
+    with warnings.catch_warnings():  # the debugger itself uses the deprecated tf.lite.Interpreter
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=representative, debug_options=options
+        )
+        return debugger.get_nondebug_quantized_model()

@@ -18,6 +18,7 @@ class ParityReport:
     utterances: int
     max_abs_delta: float  # largest |log-prob difference| over all frames and classes
     mean_abs_delta: float
+    max_prob_delta: float  # largest |probability difference| (bounded; ignores the far tail)
     argmax_agreement: float  # fraction of frames whose best class matches
     transcript_agreement: float  # fraction of utterances with identical greedy transcripts
     mismatches: tuple[tuple[str, str], ...]  # (keras, tflite) transcripts that differ
@@ -47,11 +48,12 @@ def check_parity(model, model_content: bytes, waveforms: Sequence[np.ndarray],
     if not waveforms:
         raise ValueError("parity needs at least one waveform")
     lite = tflite_log_probs(model_content, waveforms)
-    deltas, agree, mismatches, frames, same_frames = [], 0, [], 0, 0
+    deltas, prob_deltas, agree, mismatches, frames, same_frames = [], [], 0, [], 0, 0
     for waveform, lite_lp in zip(waveforms, lite):
         keras_lp = log_softmax(np.asarray(model.predict_on_batch(waveform[None, :]))[0])
         delta = np.abs(keras_lp - lite_lp)
         deltas.append(delta)
+        prob_deltas.append(float(np.abs(np.exp(keras_lp) - np.exp(lite_lp)).max()))
         frames += keras_lp.shape[0]
         same_frames += int((keras_lp.argmax(-1) == lite_lp.argmax(-1)).sum())
         frame_seconds = model.config.frame_seconds
@@ -66,6 +68,7 @@ def check_parity(model, model_content: bytes, waveforms: Sequence[np.ndarray],
         utterances=len(waveforms),
         max_abs_delta=float(flat.max()),
         mean_abs_delta=float(flat.mean()),
+        max_prob_delta=max(prob_deltas),
         argmax_agreement=same_frames / max(frames, 1),
         transcript_agreement=agree / len(waveforms),
         mismatches=tuple(mismatches[:5]),

@@ -1,0 +1,75 @@
+"""Shared fixtures: synthetic speech (espeak-ng), tiny manifests, a tiny trained run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+PHRASES = (
+    "turn on the kitchen lights",
+    "open the garage door",
+    "set an alarm for seven",
+    "play some music",
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: pass --slow to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def speak(text: str, voice: str = "en-us+m3", rate: int = 175) -> np.ndarray:
+    """16 kHz float32 speech for ``text`` (espeak-ng, bundled by espeakng-loader)."""
+    from edgeasr.data.synthetic import synthesize_utterance
+
+    return synthesize_utterance(text, voice, sample_rate=16000, rate=rate)
+
+
+def write_manifest_lines(path: Path, entries: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return path
+
+
+@pytest.fixture(scope="session")
+def speech_corpus(tmp_path_factory) -> Path:
+    """A folder with a few synthetic utterances and ``train.jsonl`` listing them."""
+    root = tmp_path_factory.mktemp("speech")
+    entries = []
+    for i, text in enumerate(PHRASES):
+        audio = speak(text)
+        sf.write(root / f"utt{i}.wav", audio, 16000, subtype="PCM_16")
+        entries.append({"audio_filepath": f"utt{i}.wav", "duration": len(audio) / 16000, "text": text})
+    write_manifest_lines(root / "train.jsonl", entries)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(speech_corpus, tmp_path_factory) -> Path:
+    """A one-epoch run of the tiny preset (weights barely trained: for plumbing tests)."""
+    from edgeasr.models.presets import get_preset
+    from edgeasr.training.config import TrainConfig
+    from edgeasr.training.trainer import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    manifest = speech_corpus / "train.jsonl"
+    train(manifest, manifest, out, get_preset("tiny"),
+          TrainConfig(epochs=1, batch_size=4, warmup_epochs=0), echo=lambda _: None, verbose=0)
+    return out

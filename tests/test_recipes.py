@@ -1,0 +1,49 @@
+"""End-to-end recipe runs through the real CLIs (prepare -> train -> export int8 -> device)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from conftest import REPO, SHARED_DATA, speak
+
+LDC_TEXT = "She had your dark suit in greasy wash water all year."
+
+
+def _run_recipe(script: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def test_ldc93s1_recipe_overfits_to_an_exact_int8_transcript(tmp_path):
+    """DeepSpeech's CI check, on a synthetic stand-in for the LDC93S1 utterance."""
+    src = tmp_path / "src"
+    src.mkdir()
+    sf.write(src / "LDC93S1.wav", speak(LDC_TEXT, "en-us+m3", rate=165), 16000, subtype="PCM_16")
+    (src / "LDC93S1.txt").write_text(f"0 46797 {LDC_TEXT}\n")
+    out = tmp_path / "out"
+    result = _run_recipe(REPO / "recipes/ldc93s1/run.sh", str(src), str(out))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "got:  she had your dark suit in greasy wash water all year" in result.stdout
+    model = out / "ldc93s1_int8.tflite"
+    assert model.exists()
+    check = subprocess.run([str(Path(sys.executable).parent / "edgeasr-device"), "transcribe",
+                            "--model", str(model), str(src / "LDC93S1.wav")],
+                           capture_output=True, text=True, check=True)
+    assert check.stdout.strip() == "she had your dark suit in greasy wash water all year"
+
+
+@pytest.mark.slow
+def test_ldc93s1_recipe_on_the_real_utterance(tmp_path):
+    src = SHARED_DATA / "ldc93s1"
+    if not (src / "LDC93S1.wav").exists():
+        pytest.skip(f"{src} is absent (real LDC93S1 sample from ../shared/data)")
+    result = _run_recipe(REPO / "recipes/ldc93s1/run.sh", str(src), str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "OK: the int8 model transcribes LDC93S1 exactly" in result.stdout
