@@ -23,6 +23,18 @@ PHRASES = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Shard caches go to a temporary folder, never the user's ~/.cache."""
+    old = os.environ.get("EDGEASR_CACHE")
+    os.environ["EDGEASR_CACHE"] = str(tmp_path_factory.mktemp("edgeasr-cache"))
+    yield
+    if old is None:
+        os.environ.pop("EDGEASR_CACHE", None)
+    else:
+        os.environ["EDGEASR_CACHE"] = old
+
+
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run tests marked slow")
 

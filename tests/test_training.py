@@ -86,3 +86,33 @@ def test_load_model_gives_the_saved_weights(tiny_run):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(RunError, match="no 'epoch-0099' checkpoint"):
         load_model(tiny_run, "epoch-0099")
+
+
+def test_resume_mid_epoch_matches_an_uninterrupted_run(speech_corpus, tmp_path, monkeypatch):
+    """Killed after batch 2 of epoch 2 (partial checkpoints every batch), then resumed: the
+    final weights equal those of a run that was never interrupted."""
+    from edgeasr.training.callbacks import Checkpointer
+
+    options = dict(epochs=3, repeat=3, checkpoint_every_steps=1, checkpoint_every_minutes=0)
+    _train(speech_corpus, tmp_path / "straight", **options)
+
+    original = Checkpointer.on_train_batch_end
+
+    def interrupt(self, batch, logs=None):
+        original(self, batch, logs)
+        if self._epoch == 1 and self.batches.start + batch + 1 == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpointer, "on_train_batch_end", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        _train(speech_corpus, tmp_path / "broken", **options)
+    state = RunDirectory(tmp_path / "broken").read_state()
+    assert (state["last"], state["epoch"], state["step"]) == ("partial", 1, 2)
+    monkeypatch.setattr(Checkpointer, "on_train_batch_end", original)
+    train(None, None, tmp_path / "broken", resume=True, echo=lambda _: None, verbose=0)
+
+    a, _ = load_model(tmp_path / "straight", "last")
+    b, _ = load_model(tmp_path / "broken", "last")
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-4, atol=1e-5)
+    assert not (tmp_path / "broken" / "checkpoints" / "partial").exists()

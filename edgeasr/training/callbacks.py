@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 
 import keras
 
-from edgeasr.data.batches import Example
-from edgeasr.evaluation.decode import transcribe_examples
+from edgeasr.data.corpus import Corpus
+from edgeasr.evaluation.decode import transcribe_corpus
 from edgeasr.evaluation.metrics import error_rates
 from edgeasr.training.run import RunDirectory, save_checkpoint
 from edgeasr_device.vocab import Vocabulary
@@ -18,10 +18,11 @@ from edgeasr_device.vocab import Vocabulary
 class DevEvaluation(keras.callbacks.Callback):
     """Adds ``dev_wer``, ``dev_cer`` and ``lr`` to the epoch logs (so CSV/TensorBoard get them)."""
 
-    def __init__(self, examples: Sequence[Example], vocabulary: Vocabulary,
+    def __init__(self, corpus: Corpus, indices: Sequence[int], vocabulary: Vocabulary,
                  batch_size: int, echo: Callable[[str], None] = print):
         super().__init__()
-        self.examples = list(examples)
+        self.corpus = corpus
+        self.indices = list(indices)
         self.vocabulary = vocabulary
         self.batch_size = batch_size
         self.echo = echo
@@ -34,8 +35,9 @@ class DevEvaluation(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         optimizer = self.model.optimizer
         logs["lr"] = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        transcripts = transcribe_examples(self.model, self.examples, self.vocabulary, self.batch_size)
-        rates = error_rates([e.text for e in self.examples], [t.text for t in transcripts])
+        transcripts = transcribe_corpus(self.model, self.corpus, self.vocabulary, self.batch_size,
+                                        self.indices)
+        rates = error_rates([self.corpus.texts[i] for i in self.indices], [t.text for t in transcripts])
         logs["dev_wer"], logs["dev_cer"] = rates.wer, rates.cer
         logs["epoch_seconds"] = time.monotonic() - self._started
         self.echo(
@@ -46,18 +48,45 @@ class DevEvaluation(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Saves ``epoch-NNNN`` every epoch, ``best`` on the lowest dev WER so far; prunes old epochs.
+    """Saves ``epoch-NNNN`` every epoch, ``best`` on the lowest dev WER so far, and a
+    ``partial`` checkpoint inside long epochs (every ``every_minutes`` / ``every_steps``).
 
     Each checkpoint folder is written to a temporary name and renamed into place, and
     ``state.json`` is replaced atomically after it, so an interruption at any moment leaves
-    the last complete checkpoint usable by ``--resume``.
+    the last complete checkpoint usable by ``--resume``. A partial checkpoint records the
+    epoch and the number of its batches already trained, and resuming continues with the
+    next batch of the same (seeded) epoch plan.
     """
 
-    def __init__(self, run: RunDirectory, keep: int = 3, stop_at_dev_wer: float | None = None):
+    PARTIAL = "partial"
+
+    def __init__(self, run: RunDirectory, batches, keep: int = 3,
+                 stop_at_dev_wer: float | None = None, every_minutes: float = 10.0,
+                 every_steps: int = 0):
         super().__init__()
         self.run = run
+        self.batches = batches
         self.keep = keep
         self.stop_at_dev_wer = stop_at_dev_wer
+        self.every_seconds = every_minutes * 60.0 if every_minutes else None
+        self.every_steps = every_steps
+        self._last_save = time.monotonic()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.batches.start + batch + 1  # batches of this epoch done
+        if step >= self.batches.batches_per_epoch:
+            return  # the epoch-end checkpoint follows
+        due_steps = self.every_steps and step % self.every_steps == 0
+        due_time = self.every_seconds and time.monotonic() - self._last_save >= self.every_seconds
+        if due_steps or due_time:
+            state = {"epoch": self._epoch, "step": step}
+            save_checkpoint(self.model, self.run.checkpoint_dir(self.PARTIAL), state, self.run.read_info())
+            self.run.write_state({**self.run.read_state(), **state, "last": self.PARTIAL})
+            self._last_save = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -65,7 +94,7 @@ class Checkpointer(keras.callbacks.Callback):
         done = epoch + 1
         name = f"epoch-{done:04d}"
         metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
-        ckpt_state = {"epoch": done, "metrics": metrics}
+        ckpt_state = {"epoch": done, "step": 0, "metrics": metrics}
         info = self.run.read_info()
         save_checkpoint(self.model, self.run.checkpoint_dir(name), ckpt_state, info)
         wer = metrics.get("dev_wer")
@@ -75,12 +104,14 @@ class Checkpointer(keras.callbacks.Callback):
             best = {"epoch": done, "dev_wer": wer, "dev_cer": metrics.get("dev_cer")}
         history = [h for h in state.get("history", []) if h["epoch"] < done]
         history.append({"epoch": done, **metrics})
-        self.run.write_state({"epoch": done, "last": name, "best": best, "history": history})
-        self._prune(done)
+        self.run.write_state({"epoch": done, "step": 0, "last": name, "best": best, "history": history})
+        self._last_save = time.monotonic()
+        self._prune()
         if self.stop_at_dev_wer is not None and wer is not None and wer <= self.stop_at_dev_wer:
             self.model.stop_training = True
 
-    def _prune(self, done: int) -> None:
+    def _prune(self) -> None:
+        shutil.rmtree(self.run.checkpoint_dir(self.PARTIAL), ignore_errors=True)
         folders = sorted(self.run.checkpoints.glob("epoch-*"))
         for folder in folders[: max(0, len(folders) - self.keep)]:
             shutil.rmtree(folder, ignore_errors=True)

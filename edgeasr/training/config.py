@@ -20,7 +20,12 @@ class TrainConfig:
     clip_norm: float = 5.0
     seed: int = 0
     keep_checkpoints: int = 3  # epoch checkpoints kept besides the best
-    workers: int = 4  # threads that decode audio while preparing examples
+    workers: int = 4  # threads that decode audio into the shard cache
+    loader_workers: int = 1  # processes that assemble (and augment) batches
+    cache_dir: str | None = None  # shard cache root; default $EDGEASR_CACHE or ~/.cache/edgeasr
+    augment: str | dict | None = None  # None/"none", "default", or AugmentConfig fields
+    checkpoint_every_minutes: float = 10.0  # mid-epoch checkpoints, for resuming long epochs
+    checkpoint_every_steps: int = 0  # the same by step count (0: off)
     strict: bool = False  # a bad manifest line is fatal instead of skipped
     stop_at_dev_wer: float | None = None  # end training early once dev WER <= this
 

@@ -6,14 +6,16 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from edgeasr import __version__
-from edgeasr.data.batches import SpeechBatches, prepare_examples, report_skipped
-from edgeasr.data.manifest import read_manifest
+from edgeasr.data.batches import SpeechBatches, trainable_indices
+from edgeasr.data.loader import fit_input
+from edgeasr.data.shards import load_corpus, report_skipped
 from edgeasr.files import atomic_write_json
 from edgeasr.models.config import ModelConfig
 from edgeasr.training.callbacks import Checkpointer, DevEvaluation
@@ -102,63 +104,85 @@ def train(
 
     cfg = info.train
     keras.utils.set_random_seed(cfg.seed)
-    train_examples, train_skipped = prepare_examples(
-        read_manifest(train_manifest), info.vocabulary, info.model, strict=cfg.strict, workers=cfg.workers
-    )
-    dev_examples, dev_skipped = prepare_examples(
-        read_manifest(dev_manifest), info.vocabulary, info.model, strict=cfg.strict, workers=cfg.workers
-    )
-    report_skipped(train_skipped, str(train_manifest))
-    report_skipped(dev_skipped, str(dev_manifest))
-    if not train_examples:
+    rate = info.model.frontend.sample_rate
+    train_corpus = load_corpus(train_manifest, info.vocabulary, rate, cfg.cache_dir, cfg.strict, cfg.workers)
+    dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, cfg.cache_dir, cfg.strict, cfg.workers)
+    train_indices, too_short = trainable_indices(train_corpus, info.model)
+    report_skipped(too_short, str(train_manifest))
+    if too_short and cfg.strict:
+        raise ValueError(f"{too_short[0].source}: {too_short[0].reason} (--strict)")
+    if train_indices.size == 0:
         raise ValueError(f"{train_manifest}: no usable utterances (see the skipped lines above)")
-    if not dev_examples:
+    if len(dev_corpus) == 0:
         raise ValueError(f"{dev_manifest}: no usable utterances (see the skipped lines above)")
 
     run.path.mkdir(parents=True, exist_ok=True)
     run.write_info(info)
-    atomic_write_json(
-        run.path / "skipped.json",
-        {"train": [s.__dict__ for s in train_skipped], "dev": [s.__dict__ for s in dev_skipped]},
-    )
+    atomic_write_json(run.path / "skipped.json", {
+        "train": train_corpus.skipped + [asdict(s) for s in too_short],
+        "dev": dev_corpus.skipped,
+    })
     batches = SpeechBatches(
-        train_examples * cfg.repeat, cfg.batch_size, info.model.frontend.sample_rate,
-        shuffle=True, seed=cfg.seed, max_batch_seconds=cfg.max_batch_seconds,
+        train_corpus, cfg.batch_size, np.tile(train_indices, cfg.repeat), shuffle=True,
+        seed=cfg.seed, max_batch_seconds=cfg.max_batch_seconds,
+        augment=make_augmenter(cfg.augment, rate, cfg.seed), config=info.model,
     )
     model = build_model(info.model, info.vocabulary, seed=cfg.seed)
-    model.compile(optimizer=_optimizer(cfg, len(batches)), jit_compile=_jit_compile())
+    model.compile(optimizer=_optimizer(cfg, batches.batches_per_epoch), jit_compile=_jit_compile())
 
-    initial_epoch = 0
+    epoch, step = 0, 0
     if resume:
         state = run.read_state()
         if state.get("last"):
             restored = restore_checkpoint(model, run.checkpoint_dir(state["last"]))
-            initial_epoch = int(restored["epoch"])
-            batches.set_epoch(initial_epoch)
-            echo(f"resuming {run.path} after epoch {initial_epoch}")
-    if initial_epoch >= cfg.epochs:
-        echo(f"{run.path} already finished {initial_epoch} of {cfg.epochs} epochs")
+            epoch, step = int(restored["epoch"]), int(restored.get("step", 0))
+            echo(f"resuming {run.path} at epoch {epoch + 1}" + (f", batch {step + 1}" if step else ""))
+    if epoch >= cfg.epochs:
+        echo(f"{run.path} already finished {epoch} of {cfg.epochs} epochs")
     else:
-        hours = sum(e.audio.shape[0] for e in train_examples) / info.model.frontend.sample_rate / 3600
         echo(
             f"training {info.model.name} ({model.count_params():,} parameters) on "
-            f"{len(train_examples)} utterances ({hours:.2f} h), {len(batches)} batches per epoch, "
-            f"dev {len(dev_examples)} utterances"
+            f"{train_indices.size} utterances ({train_corpus.seconds / 3600:.2f} h), "
+            f"{batches.batches_per_epoch} batches per epoch, dev {len(dev_corpus)} utterances"
         )
+        checkpointer = Checkpointer(run, batches, keep=cfg.keep_checkpoints,
+                                    stop_at_dev_wer=cfg.stop_at_dev_wer,
+                                    every_minutes=cfg.checkpoint_every_minutes,
+                                    every_steps=cfg.checkpoint_every_steps)
+        log_csv = run.path / "log.csv"
+        if epoch == 0 and step == 0:
+            log_csv.unlink(missing_ok=True)
         callbacks = [
-            DevEvaluation(dev_examples, info.vocabulary, cfg.batch_size, echo=echo),
-            Checkpointer(run, keep=cfg.keep_checkpoints, stop_at_dev_wer=cfg.stop_at_dev_wer),
-            keras.callbacks.CSVLogger(str(run.path / "log.csv"), append=initial_epoch > 0),
+            DevEvaluation(dev_corpus, range(len(dev_corpus)), info.vocabulary, cfg.batch_size, echo=echo),
+            checkpointer,
+            keras.callbacks.CSVLogger(str(log_csv), append=True),
         ]
         board = _tensorboard(run.path / "tensorboard")
         if board is not None:
             callbacks.append(board)
-        model.fit(batches, epochs=cfg.epochs, initial_epoch=initial_epoch,
-                  callbacks=callbacks, verbose=verbose)
+        # One fit call per epoch: its batch plan (and length) is a function of the epoch, and a
+        # resumed run starts inside an epoch.
+        for current in range(epoch, cfg.epochs):
+            batches.set_position(current, step if current == epoch else 0)
+            model.fit(fit_input(batches, cfg.loader_workers), epochs=current + 1,
+                      initial_epoch=current, steps_per_epoch=len(batches), shuffle=False,
+                      callbacks=callbacks, verbose=verbose)
+            if model.stop_training:
+                break
 
     state = run.read_state()
     best = state.get("best") or {}
     return TrainResult(run.path, int(state.get("epoch", 0)), best.get("dev_wer"), best.get("epoch"))
+
+
+def make_augmenter(option: str | dict | None, sample_rate: int, seed: int):
+    """The waveform augmenter a TrainConfig asks for, or None."""
+    if option in (None, "none"):
+        return None
+    from edgeasr.data.augment import DEFAULT_AUGMENT, AugmentConfig, Augmenter
+
+    config = DEFAULT_AUGMENT if option == "default" else AugmentConfig.from_dict(option)
+    return Augmenter(config, sample_rate, seed=seed)
 
 
 def _jit_compile() -> bool:

@@ -1,0 +1,233 @@
+"""Tests for the TTS engine registry and the multi-engine synthetic corpus.
+
+espeak is always installed; piper (pip), flite and festival (Debian packages) are tested
+where they are installed and skipped, saying what to install, where they are not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edgeasr.data.sentences import ALPHABET
+from edgeasr.data.synthetic import (
+    SPLITS,
+    SyntheticCorpusConfig,
+    _existing_corpus,
+    _plan,
+    build_synthetic_corpus,
+    synthesize_utterance,
+)
+from edgeasr.data.synthetic_text import read_text_file, sentence_pool
+from edgeasr.data.tts import (
+    ENGINES,
+    EngineUnavailableError,
+    TTSEngine,
+    available_engines,
+    get_engine,
+)
+
+STATUS = available_engines()
+AVAILABLE = tuple(name for name, status in STATUS.items() if status == "ok")
+SAMPLE_VOICE = {"espeak": "en-us+m3"}
+
+
+def _require(name: str) -> None:
+    if STATUS[name] != "ok":
+        pytest.skip(f"{name} unavailable here: {STATUS[name]}")
+
+
+def _read(manifest: Path) -> list[dict]:
+    return [json.loads(line) for line in manifest.read_text().splitlines()]
+
+
+# --- the default plan must not move ------------------------------------------------------
+# Computed with the code before engines existed (commit 753e82e, edgeasr/data/synthetic.py
+# unmodified) by hashing exactly the rows built in test_default_plan_is_unchanged:
+#   rows = [[j.split, j.index, j.text, j.speaker, j.rate, j.pitch, j.seen_text]
+#           for j in _plan(SyntheticCorpusConfig())]
+#   hashlib.sha256(json.dumps(rows).encode()).hexdigest()   # 3550 rows
+DEFAULT_PLAN_SHA256 = "fd11c3fd39f684897fae85ae1b865ab2ee3d08dd3abe2304c642be5da8cf1f51"
+
+
+def test_default_plan_is_unchanged() -> None:
+    jobs = _plan(SyntheticCorpusConfig())
+    rows = [[j.split, j.index, j.text, j.speaker, j.rate, j.pitch, j.seen_text] for j in jobs]
+    assert len(rows) == 3550
+    assert hashlib.sha256(json.dumps(rows).encode()).hexdigest() == DEFAULT_PLAN_SHA256
+    assert {j.engine for j in jobs} == {"espeak"}
+
+
+# --- registry and interface ----------------------------------------------------------------
+def test_registry_reports_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(STATUS) == {"espeak", "piper", "flite", "festival"}
+    assert STATUS["espeak"] == "ok"
+    assert all(status == "ok" or len(status) > 10 for status in STATUS.values())
+    with pytest.raises(ValueError, match="unknown TTS engine 'nope'"):
+        get_engine("nope")
+    spec = dataclasses.replace(ENGINES["flite"], status=lambda: "the flite program is missing")
+    monkeypatch.setitem(ENGINES, "flite", spec)
+    with pytest.raises(EngineUnavailableError, match="apt-get install flite"):
+        get_engine("flite")
+    config = SyntheticCorpusConfig(engines=("espeak", "flite"), num_train=2, num_dev=0, num_test=0)
+    with pytest.raises(EngineUnavailableError, match="flite.*unavailable"):
+        build_synthetic_corpus(config, "/nonexistent/corpus")
+
+
+@pytest.mark.parametrize("name", list(ENGINES))
+def test_engine_interface(name: str) -> None:
+    _require(name)
+    engine = get_engine(name)
+    assert isinstance(engine, TTSEngine) and engine.name == name
+    voices = engine.voices()
+    spec = ENGINES[name]
+    assert voices and set(spec.train_voices + spec.test_voices) <= set(voices)
+    voice = SAMPLE_VOICE.get(name, spec.train_voices[0] if spec.train_voices else voices[0])
+    audio = engine.synthesize("turn on the kitchen lights", voice)
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    seconds = len(audio) / engine.sample_rate
+    assert 0.6 < seconds < 4.0
+    assert 0.05 < np.abs(audio).max() <= 1.0
+    fast = engine.synthesize("turn on the kitchen lights", voice, rate=1.6)
+    assert len(fast) < 0.85 * len(audio)
+    assert len(engine.synthesize("", voice)) == 0
+    with pytest.raises(ValueError, match="unknown"):
+        engine.synthesize("hello", "no-such-voice")
+
+
+# --- config ---------------------------------------------------------------------------------
+def test_config_validates_engines_and_voices() -> None:
+    with pytest.raises(ValueError, match="engines must be"):
+        SyntheticCorpusConfig(engines=("espeak", "sapi"))
+    with pytest.raises(ValueError, match="accent/variant"):
+        SyntheticCorpusConfig(voices={"espeak": ["en-us"]})
+    with pytest.raises(ValueError, match="missing from engines"):
+        SyntheticCorpusConfig(voices={"flite": ["kal"]})
+    with pytest.raises(ValueError, match="overlap"):
+        SyntheticCorpusConfig(engines=["espeak", "flite"], voices={"flite": ["kal", "rms"]})
+    config = SyntheticCorpusConfig(engines=["flite"], voices={"flite": "awb"},
+                                   test_voices={"flite": ["slt"]})
+    assert config.engines == ("flite",) and config.engine_voices("flite") == (("awb",), ("slt",))
+    assert config.to_json()["voices"] == {"flite": ["awb"]}
+    assert hash(config) == hash(dataclasses.replace(config))
+
+
+def test_plan_holds_voices_out_per_engine() -> None:
+    config = SyntheticCorpusConfig(engines=("espeak", "flite", "festival", "piper"),
+                                   num_train=200, num_dev=20, num_test=60, seed=3)
+    jobs = _plan(config)  # planning needs no engine installed
+    by_split = {s: [j for j in jobs if j.split == s] for s in SPLITS}
+    for split in ("train", "dev"):
+        assert {j.engine for j in by_split[split]} == set(config.engines)
+    held_out = {e: set(config.engine_voices(e)[1]) for e in ("flite", "festival", "piper")}
+    for job in by_split["train"] + by_split["dev"]:
+        if job.engine != "espeak":
+            assert job.voice in config.engine_voices(job.engine)[0]
+            assert job.voice not in held_out[job.engine]
+    for job in by_split["test_variants"]:
+        assert job.engine != "piper"  # its one voice trains
+        if job.engine == "espeak":
+            assert job.voice.split("+")[1] in config.test_variants
+        else:
+            assert job.voice in held_out[job.engine]
+    assert {j.engine for j in by_split["test_accents"]} == {"espeak"}
+    assert _plan(config) == jobs
+    piper_only = _plan(dataclasses.replace(config, engines=("piper",)))
+    assert {j.split for j in piper_only} == {"train", "dev"}
+    assert all(j.speaker == f"piper:{j.voice}" for j in piper_only)
+
+
+# --- text files -----------------------------------------------------------------------------
+TEXT_LINES = (
+    "Hello, World!",
+    "",
+    "...",
+    "北京 is far away.",
+    "hello world",
+    "Dr. Smith paid $5 for the lamp.",
+    "It's a café.",
+    "The boat sank at 9:30.",
+    "Open the window, please",
+)
+
+
+@pytest.fixture()
+def text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sentences.txt"
+    path.write_text("\n".join(TEXT_LINES) + "\n", encoding="utf-8")
+    return path
+
+
+def test_read_text_file_counts_skips(text_file: Path) -> None:
+    source = read_text_file(text_file)
+    assert source.sentences == (
+        "hello world", "doctor smith paid five dollars for the lamp", "it's a cafe",
+        "the boat sank at nine thirty", "open the window please",
+    )
+    assert (source.lines, source.skipped_empty, source.skipped_characters, source.duplicates) == (
+        9, 2, 1, 1)
+    assert source.summary()["usable"] == 5 and "sentences" not in source.summary()
+    pool = sentence_pool(source, 12, 0.25, seed=1)
+    assert len(pool) == len(set(pool)) == 12
+    assert len(set(pool) & set(source.sentences)) == 3
+    with pytest.raises(ValueError, match="5 usable distinct sentences"):
+        sentence_pool(source, 12, 0.5)
+    with pytest.raises(FileNotFoundError):
+        read_text_file(text_file.with_name("missing.txt"))
+
+
+# --- a tiny corpus with every engine available here -------------------------------------------
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory: pytest.TempPathFactory) -> tuple[SyntheticCorpusConfig, Path]:
+    out = tmp_path_factory.mktemp("multi")
+    text = out / "text.txt"
+    text.write_text("\n".join(TEXT_LINES) + "\nthe lamp is on\nclose the blinds\n", encoding="utf-8")
+    config = SyntheticCorpusConfig(
+        train_accents=("en-us",), test_accents=("en-029",), train_variants=("m3", "f1"),
+        test_variants=("m8",), num_train=10, num_dev=2, num_test=4, seed=5,
+        engines=AVAILABLE, text_file=str(text), text_fraction=0.4,
+    )
+    build_synthetic_corpus(config, out / "corpus", workers=2)
+    return config, out / "corpus"
+
+
+def test_multi_engine_corpus(multi: tuple[SyntheticCorpusConfig, Path]) -> None:
+    config, out = multi
+    meta = json.loads((out / "corpus.json").read_text())
+    assert meta["config"] == config.to_json() and meta["available_engines"] == STATUS
+    assert set(meta["engines"]) == set(config.engines)
+    assert meta["text_file"]["usable"] == 7 and meta["text_file"]["skipped_characters"] == 1
+    rows = {split: _read(out / f"{split}.jsonl") for split in SPLITS}
+    assert sum(meta["counts_by_engine"]["train"].values()) == len(rows["train"]) == 10
+    if len(config.engines) >= 2:
+        assert len({r["engine"] for r in rows["train"] + rows["dev"]}) >= 2
+    file_texts = set(read_text_file(config.text_file).sentences)
+    assert len({r["text"] for split in SPLITS for r in rows[split]} & file_texts) >= 4
+    for split, split_rows in rows.items():
+        for row in split_rows:
+            assert row["engine"] in config.engines and set(row["text"]) <= set(ALPHABET)
+            voices = meta["engines"][row["engine"]]["voices"][split]
+            voice = row["speaker"].removeprefix(f"{row['engine']}:")
+            assert voice in voices
+            info = sf.info(str(out / row["audio_filepath"]))
+            assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+            assert abs(info.frames / 16000 - row["duration"]) < 1e-3 and row["duration"] > 0.3
+    train_voices = {(r["engine"], r["speaker"]) for r in rows["train"] + rows["dev"]}
+    assert not train_voices & {(r["engine"], r["speaker"]) for r in rows["test_variants"]}
+    assert _existing_corpus(config, out) is not None
+    Path(config.text_file).write_text("changed\n", encoding="utf-8")  # text changed: rebuild
+    assert _existing_corpus(config, out) is None
+
+
+@pytest.mark.parametrize("name", [n for n in ENGINES if n != "espeak"])
+def test_synthesize_utterance_other_engines(name: str) -> None:
+    _require(name)
+    voice = ENGINES[name].train_voices[0]
+    audio = synthesize_utterance("open the garage door", voice, engine=name, rate=210)
+    assert audio.dtype == np.float32 and 0.4 < len(audio) / 16000 < 3.0
