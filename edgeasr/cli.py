@@ -54,8 +54,11 @@ def main(verbose: bool) -> None:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Recipe YAML (synthetic: SyntheticCorpusConfig fields under `corpus:`).")
 @click.option("--workers", default=2, show_default=True,
-              help="Worker processes (synthetic) or audio-header reading threads (corpora).")
-@click.option("--strict", is_flag=True, help="Fail on the first bad input instead of skipping it.")
+              help="Worker processes (synthetic, --preprocess) or audio-header reading threads "
+                   "(corpora).")
+@click.option("--strict", is_flag=True,
+              help="Fail on the first bad input (or, with --preprocess, the first one "
+                   "preprocessing leaves out) instead of skipping it.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the deterministic split.")
 @click.option("--dev-fraction", default=0.1, show_default=True,
               help="Dev share of the duration, where the corpus has no official dev split.")
@@ -73,12 +76,19 @@ def main(verbose: bool) -> None:
               help="table: folder relative audio paths start from (default: the table's folder).")
 @click.option("--speaker-from-folder", is_flag=True,
               help="folder/table: the audio file's parent folder names the speaker.")
+@click.option("--preprocess", "preprocess_path", type=click.Path(exists=True, dir_okay=False),
+              help="Corpora: YAML of preprocessing options (recipes/preprocess.example.yaml); "
+                   "the processed audio is written to OUT/audio/ as 16-bit PCM WAV.")
+@click.option("--align-model", type=click.Path(exists=True, dir_okay=False),
+              help="Exported .tflite model that aligns words to split long utterances "
+                   "(--preprocess with too_long: split).")
 @friendly_errors
 def prepare(recipe: str, out_dir: str, src: str | None, config_path: str | None, workers: int,
             strict: bool, seed: int, dev_fraction: float, test_fraction: float,
             no_speaker_disjoint: bool, exclude_test_text: bool, resplit: bool,
             path_column: str | None, text_column: str | None, audio_dir: str | None,
-            speaker_from_folder: bool) -> None:
+            speaker_from_folder: bool, preprocess_path: str | None,
+            align_model: str | None) -> None:
     """Turn a corpus into train/dev/test manifests (+ prepare_report.json for corpora)."""
     from edgeasr.data import prepare as recipes
     from edgeasr.data.corpora.common import PrepareOptions
@@ -90,7 +100,8 @@ def prepare(recipe: str, out_dir: str, src: str | None, config_path: str | None,
                              speaker_from_folder=speaker_from_folder, audio_dir=audio_dir,
                              workers=workers)
     manifests = recipes.prepare(recipe, out_dir, src=src, config_path=config_path, workers=workers,
-                                options=options)
+                                options=options, preprocess_path=preprocess_path,
+                                align_model=align_model)
     summary = recipes.report_lines(out_dir) if recipe not in ("synthetic", "ldc93s1") else []
     for line in summary or [f"{split}: {path}" for split, path in manifests.items()]:
         click.echo(line)

@@ -115,3 +115,15 @@ class Checkpointer(keras.callbacks.Callback):
         folders = sorted(self.run.checkpoints.glob("epoch-*"))
         for folder in folders[: max(0, len(folders) - self.keep)]:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class EpochProgress(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, counting epochs against the run's total although the trainer
+    calls ``fit`` once per epoch (it would otherwise print "Epoch 5/5")."""
+
+    def __init__(self, total_epochs: int):
+        super().__init__()
+        self.total_epochs = total_epochs
+
+    def set_params(self, params):
+        super().set_params({**params, "epochs": self.total_epochs})

@@ -18,7 +18,7 @@ from edgeasr.data.loader import fit_input
 from edgeasr.data.shards import load_corpus, report_skipped
 from edgeasr.files import atomic_write_json
 from edgeasr.models.config import ModelConfig
-from edgeasr.training.callbacks import Checkpointer, DevEvaluation
+from edgeasr.training.callbacks import Checkpointer, DevEvaluation, EpochProgress
 from edgeasr.training.config import TrainConfig
 from edgeasr.training.run import RunDirectory, RunError, RunInfo, build_model, restore_checkpoint
 from edgeasr_device.vocab import Vocabulary
@@ -153,6 +153,7 @@ def train(
         if epoch == 0 and step == 0:
             log_csv.unlink(missing_ok=True)
         callbacks = [
+            EpochProgress(cfg.epochs),
             DevEvaluation(dev_corpus, range(len(dev_corpus)), info.vocabulary, cfg.batch_size, echo=echo),
             checkpointer,
             keras.callbacks.CSVLogger(str(log_csv), append=True),

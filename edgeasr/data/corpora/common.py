@@ -47,6 +47,16 @@ REASONS: dict[str, str] = {
                     "is used: remove or rename the others",
     "test_text_in_train": "train utterance whose normalised text is also in dev or test "
                           "(--exclude-test-text)",
+    # left out by --preprocess (edgeasr.data.prepare_audio)
+    "silent": "preprocessing (trim: true) found no sound above -80 dBFS; check the recording "
+              "or remove it",
+    "too_short": "shorter than min_seconds after preprocessing (trimming); lower min_seconds "
+                 "or set too_short: pad",
+    "too_long": "longer than max_seconds after preprocessing; raise max_seconds, or set "
+                "too_long: split and pass --align-model",
+    "too_long_unsplittable": "longer than max_seconds and no cut between aligned words keeps "
+                             "every piece under it (no pause, text the model cannot align); "
+                             "raise max_seconds or cut the recording by hand",
 }
 
 
