@@ -116,3 +116,19 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(speech_corpus, tmp_path, 
     for wa, wb in zip(a.weights, b.weights):
         np.testing.assert_allclose(np.asarray(wa), np.asarray(wb), rtol=1e-4, atol=1e-5)
     assert not (tmp_path / "broken" / "checkpoints" / "partial").exists()
+
+
+def test_training_with_augmentation_and_worker_processes(speech_corpus, tmp_path):
+    """The YAML-style augmentation dict reaches the loader; two loader processes train."""
+    from edgeasr.training.trainer import make_augmenter
+
+    assert make_augmenter(None, 16000, 0) is None and make_augmenter("none", 16000, 0) is None
+    custom = make_augmenter({"speed": {"p": 1.0, "factor": [1.1, 1.1]}, "pitch": "off",
+                             "stretch": "off", "noise": "off", "reverb": "off",
+                             "band_limit": "off", "gain": "off", "time_shift": "off"}, 16000, 0)
+    assert custom(np.zeros(11000, np.float32), key=(0, 1)).shape[0] == pytest.approx(10000, abs=3)
+    with pytest.raises(ValueError, match="spede"):
+        make_augmenter({"spede": {"p": 1.0}}, 16000, 0)
+    result = _train(speech_corpus, tmp_path / "aug", epochs=1, augment="default", loader_workers=2)
+    assert result.epochs_done == 1
+    assert RunDirectory(tmp_path / "aug").read_info().train.augment == "default"
