@@ -203,7 +203,7 @@ def _short(path: str, width: int = 32) -> str:
 @click.option("--quantize", default="int8", show_default=True,
               type=click.Choice(["float32", "float16", "dynamic", "int8"]))
 @click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
-              help="Manifest of calibration audio (int8). Default: the run's dev manifest.")
+              help="Manifest of calibration audio (int8). Default: the run's training manifest.")
 @click.option("--checkpoint", default="best", show_default=True)
 @friendly_errors
 def export(run_dir, out_path, quantize, calibration, checkpoint) -> None:
