@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -307,9 +306,9 @@ def normalize(text: tuple[str, ...], text_file: str | None) -> None:
     """Print TEXT as the models see it (lowercase, numbers as words, no punctuation)."""
     from edgeasr.text.normalize import normalize_english
 
-    raw = Path(text_file).read_text(encoding="utf-8") if text_file else " ".join(text)
-    if text_file:
-        raw = re.sub(r"^\s*\d+\s+\d+\s+", "", raw)  # TIMIT-style "<start> <end> text"
+    from edgeasr.data.prepare import strip_sample_range
+
+    raw = strip_sample_range(Path(text_file).read_text(encoding="utf-8")) if text_file else " ".join(text)
     click.echo(normalize_english(raw))
 
 

@@ -118,6 +118,11 @@ def prepare_synthetic(out_dir, config_path=None, workers: int = 2) -> dict[str, 
     return build_synthetic_corpus(SyntheticCorpusConfig(**options), out_dir, workers=workers)
 
 
+def strip_sample_range(text: str) -> str:
+    """TIMIT transcripts start with the utterance's sample range: ``0 46797 She had ...``."""
+    return re.sub(r"^\s*\d+\s+\d+\s+", "", text.strip())
+
+
 def prepare_ldc93s1(src: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """The TIMIT sample DeepSpeech's CI overfits on: ``LDC93S1.wav`` + ``LDC93S1.txt``.
 
@@ -128,7 +133,7 @@ def prepare_ldc93s1(src: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     for path in (wav, txt):
         if not path.is_file():
             raise ManifestError(f"{path} is missing; --src must be the folder holding LDC93S1.wav and .txt")
-    text = re.sub(r"^\s*\d+\s+\d+\s+", "", txt.read_text(encoding="utf-8").strip())
+    text = strip_sample_range(txt.read_text(encoding="utf-8"))
     utterance = Utterance(wav.resolve(), audio_duration(wav), text, "ldc93s1")
     return write_manifest([utterance], Path(out_dir) / "ldc93s1.jsonl")
 
