@@ -87,7 +87,6 @@ class SpeechBatches:
         self.epoch = epoch
         self.start = 0
         self._plans: dict[int, list[np.ndarray]] = {}
-        self._batches = self.plan(epoch)
 
     def plan(self, epoch: int) -> list[np.ndarray]:
         """Corpus indices of every batch of ``epoch``, in order (cached for two epochs)."""
@@ -122,11 +121,11 @@ class SpeechBatches:
         return batches
 
     def __len__(self) -> int:
-        return len(self._batches) - self.start
+        return self.batches_per_epoch - self.start
 
     @property
     def batches_per_epoch(self) -> int:
-        return len(self._batches)
+        return len(self.plan(self.epoch))
 
     def example(self, index: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
         """Utterance ``index`` as (float32 audio, labels), augmented as for ``epoch``."""
@@ -154,5 +153,4 @@ class SpeechBatches:
     def set_position(self, epoch: int, start_batch: int = 0) -> None:
         """Make the next batch ``start_batch`` of ``epoch`` (resuming mid-epoch)."""
         self.epoch = epoch
-        self._batches = self.plan(epoch)
         self.start = start_batch
