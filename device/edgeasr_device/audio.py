@@ -39,13 +39,16 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+#: Sample rate (Hz) of every edgeasr preset, corpus and TTS default: wideband speech.
+DEFAULT_SAMPLE_RATE = 16000
+
 from .errors import AudioError
 
 __all__ = ["load_audio", "prepare_waveform", "audio_duration", "resample"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_CONVERT_HINT = "convert it, e.g. `ffmpeg -i INPUT -ac 1 -ar 16000 OUTPUT.wav`"
+_CONVERT_HINT = f"convert it, e.g. `ffmpeg -i INPUT -ac 1 -ar {DEFAULT_SAMPLE_RATE} OUTPUT.wav`"
 _UNKNOWN_SIZES = frozenset({0, 0xFFFFFFFF, 0x7FFFF000})
 _MAX_CHUNKS = 4096
 _MP3_FRAME = 1152

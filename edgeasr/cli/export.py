@@ -1,0 +1,39 @@
+"""`edgeasr export`: a run -> a self-describing .tflite file."""
+
+from __future__ import annotations
+
+import click
+
+from edgeasr.cli.common import friendly_errors
+
+
+@click.group()
+def cli() -> None:
+    pass
+
+
+@cli.command()
+@click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--quantize", default="int8", show_default=True,
+              type=click.Choice(["float32", "float16", "dynamic", "int8"]))
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
+              help="Manifest of calibration audio (int8). Default: the run's training manifest.")
+@click.option("--checkpoint", default="best", show_default=True)
+@friendly_errors
+def export(run_dir, out_path, quantize, calibration, checkpoint) -> None:
+    """Export a run to a .tflite file (builtin ops only, metadata embedded)."""
+    from edgeasr_export.exporter import export_run
+
+    report = export_run(run_dir, out_path, quantize, calibration, checkpoint)
+    click.echo(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {quantize}, "
+               f"{report.parameters:,} parameters)")
+    click.echo(f"ops: {', '.join(report.ops)}")
+    p = report.parity
+    if p is not None:
+        click.echo(f"parity vs Keras on {p.utterances} utterances: max |delta prob| "
+                   f"{p.max_prob_delta:.3g}, max |delta log-prob| {p.max_abs_delta:.3g}, "
+                   f"frame argmax agreement {100 * p.argmax_agreement:.1f}%, "
+                   f"greedy transcripts equal {100 * p.transcript_agreement:.0f}%")
+        for keras_text, lite_text in p.mismatches:
+            click.echo(f"  keras: {keras_text!r}\n  tflite: {lite_text!r}")
