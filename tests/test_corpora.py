@@ -413,7 +413,7 @@ def test_unusable_corpus_and_wrong_layout_raise(tmp_path):
 # --------------------------------------------------------------------------- dispatcher, CLI
 
 def test_registry_and_cli_choices_agree():
-    from edgeasr.cli import prepare as command
+    from edgeasr.cli.data import prepare as command
 
     choices = next(p for p in command.params if p.name == "recipe").type.choices
     assert list(choices) == ["synthetic", "ldc93s1", *recipe_names()]
