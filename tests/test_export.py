@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgeasr.models.config import ModelConfig
-from edgeasr.training.run import load_model
+from edgeasr.runs import load_model
 from edgeasr_device.artifact import read_metadata
 from edgeasr_device.errors import ArtifactError
 from edgeasr_device.recognizer import Recognizer
@@ -92,7 +92,7 @@ def test_deepspeech_lstm_graph_exports_with_parity():
     builtin ops and matches Keras in float32."""
     from edgeasr.evaluation.decode import log_softmax
     from edgeasr.models.presets import get_preset
-    from edgeasr.training.run import build_model
+    from edgeasr.runs import build_model
     from edgeasr_device.vocab import Vocabulary
     from edgeasr_export.ops import list_ops
     from edgeasr_export.parity import tflite_log_probs

@@ -8,7 +8,7 @@ import pytest
 from edgeasr.models.config import ModelConfig
 from edgeasr.models.ctc_model import CTCModel
 from edgeasr.models.presets import PRESETS, get_preset
-from edgeasr.training.run import build_model
+from edgeasr.runs import build_model
 from edgeasr_device.vocab import Vocabulary
 
 

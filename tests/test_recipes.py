@@ -15,10 +15,35 @@ from conftest import REPO, SHARED_DATA, speak
 LDC_TEXT = "She had your dark suit in greasy wash water all year."
 
 
+def fresh_shell_env() -> dict[str, str]:
+    """The environment of a new login shell: no virtual environment on PATH.
+
+    ``EDGEASR_VENV`` points scripts/venv.sh at the environment running these tests, so the
+    recipe finds it the way a user's fresh shell finds the checkout's .venv.
+    """
+    return {"HOME": os.environ.get("HOME", "/tmp"), "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8", "EDGEASR_VENV": str(Path(sys.prefix)),
+            "EDGEASR_CACHE": os.environ["EDGEASR_CACHE"]}
+
+
 def _run_recipe(script: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+                          env=fresh_shell_env(), timeout=timeout)
+
+
+def test_recipe_environment_works_from_a_fresh_shell():
+    """A recipe's `source env.sh` puts edgeasr, edgeasr-device and a `python` that imports
+    edgeasr on PATH, although the shell started with none of them."""
+    probe = ('source recipes/env.sh && command -v edgeasr && command -v edgeasr-device && '
+             'python -c "import edgeasr, edgeasr_device; print(\'imports ok\')"')
+    before = subprocess.run(["bash", "-c", "command -v edgeasr"], capture_output=True,
+                            text=True, env=fresh_shell_env(), cwd=REPO)
+    assert before.returncode != 0, "the fresh-shell PATH must not already hold edgeasr"
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
+                            env=fresh_shell_env(), cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("imports ok")
+    assert result.stdout.startswith(str(Path(sys.prefix)))
 
 
 def test_ldc93s1_recipe_overfits_to_an_exact_int8_transcript(tmp_path):

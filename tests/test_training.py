@@ -10,7 +10,8 @@ import pytest
 
 from edgeasr.models.presets import get_preset
 from edgeasr.training.config import TrainConfig
-from edgeasr.training.run import RunDirectory, RunError, load_model
+from edgeasr.errors import RunError
+from edgeasr.runs import RunDirectory, load_model
 from edgeasr.training.trainer import train
 
 
@@ -64,7 +65,7 @@ def test_interrupted_run_resumes_where_it_stopped(speech_corpus, tmp_path):
     changed = [not np.allclose(a, np.asarray(b)) for a, b in zip(weights_before, after.weights)]
     assert any(changed)
     # the optimizer's step counter continued instead of restarting (1 step per epoch here)
-    from edgeasr.training.run import build_model, restore_checkpoint
+    from edgeasr.runs import build_model, restore_checkpoint
     from edgeasr.training.trainer import _optimizer
 
     info = run.read_info()

@@ -59,7 +59,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
         return run_tflite, recognizer.sample_rate
 
     from edgeasr.evaluation.decode import transcribe_waveforms
-    from edgeasr.training.run import load_model
+    from edgeasr.runs import load_model
     from edgeasr_device.audio import load_audio
 
     model, info = load_model(model_path, checkpoint)

@@ -11,7 +11,7 @@ import keras
 from edgeasr.data.corpus import Corpus
 from edgeasr.evaluation.decode import transcribe_corpus
 from edgeasr.evaluation.metrics import error_rates
-from edgeasr.training.run import RunDirectory, save_checkpoint
+from edgeasr.runs import RunDirectory, save_checkpoint
 from edgeasr_device.vocab import Vocabulary
 
 

@@ -20,7 +20,8 @@ from edgeasr.files import atomic_write_json
 from edgeasr.models.config import ModelConfig
 from edgeasr.training.callbacks import Checkpointer, DevEvaluation, EpochProgress
 from edgeasr.training.config import TrainConfig
-from edgeasr.training.run import RunDirectory, RunError, RunInfo, build_model, restore_checkpoint
+from edgeasr.errors import RunError
+from edgeasr.runs import RunDirectory, RunInfo, build_model, restore_checkpoint
 from edgeasr_device.vocab import Vocabulary
 
 log = logging.getLogger(__name__)

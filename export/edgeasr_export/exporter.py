@@ -12,7 +12,7 @@ import numpy as np
 from edgeasr import __version__
 from edgeasr.data.manifest import read_manifest
 from edgeasr.files import atomic_write_bytes
-from edgeasr.training.run import load_model
+from edgeasr.runs import load_model
 from edgeasr_device.artifact import FORMAT_VERSION, ArtifactMetadata, read_metadata
 from edgeasr_device.audio import load_audio
 from edgeasr_export.convert import convert

@@ -36,6 +36,6 @@ def check_builtin_ops(model: bytes) -> list[str]:
             "the converted model needs ops the Pi runtimes cannot run: "
             + ", ".join(op.removeprefix("CUSTOM:") for op in foreign)
             + ". Rewrite the layer that produces them with keras.ops that have builtin TFLite "
-            "kernels (see TOOLCHAIN.md: e.g. use expand_dims instead of x[..., None])."
+            "kernels (docs/toolchain.md: e.g. use expand_dims instead of x[..., None])."
         )
     return ops

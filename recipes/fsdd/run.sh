@@ -5,6 +5,7 @@
 #   SRC_DIR: the FSDD folder holding recordings/ (default ../shared/data/fsdd beside the repo)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../env.sh"
 repo="$(cd "$here/../.." && pwd)"
 src="${1:-$repo/../shared/data/fsdd}"
 out="${2:-$repo/runs/fsdd}"

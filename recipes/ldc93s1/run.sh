@@ -5,6 +5,7 @@
 #   SRC_DIR holds LDC93S1.wav and LDC93S1.txt (default: ../shared/data/ldc93s1 beside the repo)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../env.sh"
 repo="$(cd "$here/../.." && pwd)"
 src="${1:-$repo/../shared/data/ldc93s1}"
 out="${2:-$repo/runs/ldc93s1}"

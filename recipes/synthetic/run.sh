@@ -2,9 +2,10 @@
 # The embedded default, end to end, on the CPU: synthesise -> train -> export int8 ->
 # transcribe both test sets with the device runtime -> WER table (Keras vs int8 TFLite).
 # Exits non-zero if the int8 model's WER on unseen voice variants is above MAX_WER (10%).
-# Usage: recipes/synthetic/run.sh [OUT_DIR]     (needs `edgeasr` and `edgeasr-device` on PATH)
+# Usage: recipes/synthetic/run.sh [OUT_DIR]     (from any shell: ../env.sh finds or makes the venv)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../env.sh"
 out="${1:-runs/synthetic}"
 config="${CONFIG:-$here/config.yaml}"
 max_wer="${MAX_WER:-0.10}"

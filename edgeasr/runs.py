@@ -24,15 +24,11 @@ from typing import Any
 import numpy as np
 
 from edgeasr import __version__
+from edgeasr.errors import RunError
 from edgeasr.files import atomic_directory, atomic_write_json
 from edgeasr.models.config import ModelConfig
 from edgeasr.training.config import TrainConfig
-from edgeasr_device.errors import EdgeAsrError
 from edgeasr_device.vocab import Vocabulary
-
-
-class RunError(EdgeAsrError):
-    """A run directory is missing, incomplete, or from an incompatible version."""
 
 
 @dataclass(frozen=True)
