@@ -1,13 +1,22 @@
 """One way to read configuration: YAML files and plain dicts -> frozen dataclasses.
 
 Every config in edgeasr is a frozen dataclass that round-trips through ``to_dict`` /
-``from_dict`` and travels inside run folders and exported models. This module holds the two
+``from_dict`` and travels inside run folders and exported models. This module holds the
 pieces they all share:
 
 - :func:`read_yaml`: a YAML file -> a mapping, with errors that name the file;
 - :func:`dataclass_from_dict`: a mapping -> a dataclass, nested dataclass fields built from
   nested mappings, lists turned into tuples where the field is a tuple, unknown keys refused
-  with the list of known ones.
+  with the list of known ones;
+- :func:`load_config`: the YAML file users pass to ``--config`` -> a :class:`ConfigFile`
+  with its sections (:data:`SECTIONS`) checked, unknown ones refused naming the file.
+
+Each section's contents become a typed config where the type lives, with the file named in
+every error: ``TrainConfig.from_dict(cf.train, cf.where("train"))``,
+``edgeasr.models.presets.model_config(cf.preset, cf.model, cf.where("model"))``,
+``AugmentConfig.from_dict(cf.augment)``.
+This module sits below models, training and data (they all import it), so it names their
+sections without importing them.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import dataclasses
 import os
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +33,66 @@ from edgeasr.errors import ConfigError
 
 T = TypeVar("T")
 
-__all__ = ["ConfigError", "dataclass_from_dict", "read_yaml"]
+__all__ = ["SECTIONS", "ConfigError", "ConfigFile", "dataclass_from_dict", "load_config",
+           "read_yaml"]
+
+# The top-level sections of a --config file and what reads each.
+SECTIONS: dict[str, str] = {
+    "preset": "model preset name, see `edgeasr presets`",
+    "model": "overrides of the preset's fields",
+    "train": "`edgeasr train` options",
+    "augment": "waveform augmentation for `edgeasr augment`",
+    "corpus": "`edgeasr prepare` corpus options",
+    "preprocess": "`edgeasr prepare --preprocess` audio options",
+}
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The sections of one ``--config`` YAML file (None: the section is absent).
+
+    ``preset`` is a name; every other section is a mapping, turned into its typed config by
+    the command that reads it (see the module docstring).
+    """
+
+    path: Path | None = None
+    preset: str | None = None
+    model: Mapping[str, Any] | None = None
+    train: Mapping[str, Any] | None = None
+    augment: Mapping[str, Any] | None = None
+    corpus: Mapping[str, Any] | None = None
+    preprocess: Mapping[str, Any] | None = None
+
+    def where(self, section: str) -> str:
+        """``"FILE: section"``, the prefix for errors about that section."""
+        return section if self.path is None else f"{self.path}: {section}"
+
+    def given(self) -> tuple[str, ...]:
+        """The sections this file has."""
+        return tuple(name for name in SECTIONS if getattr(self, name) is not None)
+
+
+def load_config(path: str | os.PathLike | None) -> ConfigFile:
+    """Read a ``--config`` file (``None``: an empty config).
+
+    Raises:
+        ConfigError: naming the file, for unreadable YAML, unknown sections (listing
+            :data:`SECTIONS`), a ``preset`` that is not a name, or a section that is not a
+            mapping.
+    """
+    if path is None:
+        return ConfigFile()
+    data = read_yaml(path, allowed=SECTIONS)
+    path = Path(path)
+    preset = data.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(f"{path}: preset: expected a preset name, got {preset!r}")
+    for name, holds in SECTIONS.items():
+        value = data.get(name)
+        if name != "preset" and value is not None and not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: {name}: expected a mapping ({holds}), "
+                              f"got {type(value).__name__} {value!r}")
+    return ConfigFile(path=path, **{name: data.get(name) for name in SECTIONS})
 
 
 def read_yaml(path: str | os.PathLike, allowed: Mapping[str, str] | None = None) -> dict[str, Any]:

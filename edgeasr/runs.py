@@ -1,15 +1,21 @@
 """The run directory: everything a training run writes, and how to load a model back.
+Shared by training, evaluation and export.
 
 ```
 RUN/
   run.json                model config, vocabulary, training options, data paths, version
   state.json              last and best checkpoint, per-epoch history (written atomically)
-  checkpoints/epoch-0007/ model.weights.h5, optimizer.npz, state.json
+  checkpoints/epoch-0007/ model.weights.h5 (weights + optimizer variables), run.json,
+                          state.json (epoch, step, learning-rate schedule)
   checkpoints/best/       the checkpoint with the lowest dev WER so far
+  checkpoints/partial/    inside an epoch: every N minutes/steps, and on SIGINT/SIGTERM
   log.csv                 one row per epoch (loss, dev_wer, dev_cer, learning rate)
   tensorboard/            the same as TensorBoard scalars
   skipped.json            manifest lines that were not trained on, with reasons
 ```
+
+run.json files written by edgeasr 0.1 (one section per encoder, flat training options) load
+unchanged: ``ModelConfig.from_dict`` and ``TrainConfig.from_dict`` migrate them.
 """
 
 from __future__ import annotations
@@ -17,25 +23,30 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from edgeasr import __version__
 from edgeasr.errors import RunError
 from edgeasr.files import atomic_directory, atomic_write_json
 from edgeasr.models.config import ModelConfig
-from edgeasr.training.config import TrainConfig
 from edgeasr_device.vocab import Vocabulary
 
 
 @dataclass(frozen=True)
 class RunInfo:
+    """What ``run.json`` holds: the model, its vocabulary, the training options, the data.
+
+    ``train`` stays plain data here: evaluation and export need only the model and its
+    vocabulary, and this module sits below ``edgeasr.training``, whose ``TrainConfig.from_dict``
+    reads (and migrates) it.
+    """
+
     model: ModelConfig
     vocabulary: Vocabulary
-    train: TrainConfig
+    train: Mapping[str, Any]
     data: dict[str, str]
     edgeasr_version: str
 
@@ -44,12 +55,14 @@ class RunInfo:
             "edgeasr_version": self.edgeasr_version,
             "model": self.model.to_dict(),
             "vocabulary": self.vocabulary.to_dict(),
-            "train": self.train.to_dict(),
+            "train": dict(self.train),
             "data": self.data,
         }
 
 
 class RunDirectory:
+    """The folder of one training run (layout in the module docstring)."""
+
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
 
@@ -79,10 +92,13 @@ class RunDirectory:
             )
         try:
             data = json.loads(self.info_path.read_text())
+            train = data.get("train") or {}
+            if not isinstance(train, Mapping):
+                raise TypeError(f"'train' is {type(train).__name__}, not a mapping")
             return RunInfo(
                 model=ModelConfig.from_dict(data["model"]),
                 vocabulary=Vocabulary.from_dict(data["vocabulary"]),
-                train=TrainConfig.from_dict(data["train"]),
+                train=dict(train),
                 data=data.get("data", {}),
                 edgeasr_version=data.get("edgeasr_version", "unknown"),
             )
@@ -95,7 +111,13 @@ class RunDirectory:
     def read_state(self) -> dict[str, Any]:
         if not self.state_path.exists():
             return {"epoch": 0, "last": None, "best": None, "history": []}
-        return json.loads(self.state_path.read_text())
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (OSError, ValueError) as err:
+            raise RunError(f"{self.state_path} cannot be read ({err})") from err
+        if not isinstance(state, dict):
+            raise RunError(f"{self.state_path}: expected a JSON object, got {state!r}")
+        return state
 
     def write_state(self, state: dict[str, Any]) -> None:
         atomic_write_json(self.state_path, state)
@@ -103,19 +125,32 @@ class RunDirectory:
     def checkpoint_dir(self, name: str) -> Path:
         return self.checkpoints / name
 
+    def checkpoint_names(self) -> list[str]:
+        """Names of the complete checkpoints in this run (those with weights), sorted."""
+        if not self.checkpoints.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.checkpoints.glob("*/model.weights.h5"))
+
     def resolve_checkpoint(self, which: str = "best") -> Path:
-        """``best``, ``last`` or a checkpoint folder name -> its folder."""
+        """``best``, ``last`` or a checkpoint folder name -> its folder.
+
+        Raises:
+            RunError: when there is no such checkpoint; the message lists those there are.
+        """
         state = self.read_state()
         name = which
-        if which == "last":
-            name = state.get("last")
-        elif which == "best" and state.get("best") is None:
+        if which == "last" or (which == "best" and state.get("best") is None):
             name = state.get("last")
         if not name or not (self.checkpoints / name / "model.weights.h5").exists():
-            raise RunError(
-                f"{self.path} has no {which!r} checkpoint yet; train at least one epoch "
-                "(`edgeasr train ... --out RUN`, or --resume to continue)"
-            )
+            names = self.checkpoint_names()
+            if not names:
+                raise RunError(
+                    f"{self.path} has no {which!r} checkpoint yet; train at least one epoch "
+                    "(`edgeasr train ... --out RUN`, or --resume to continue)"
+                )
+            aliases = " (or 'last')" if state.get("last") in names else ""
+            raise RunError(f"{self.path} has no {which!r} checkpoint; choose one of: "
+                           f"{', '.join(names)}{aliases}")
         return self.checkpoints / name
 
 
@@ -125,10 +160,7 @@ def build_model(config: ModelConfig, vocabulary: Vocabulary, seed: int | None = 
 
     if config.vocab_size != vocabulary.size:
         config = config.replace(vocab_size=vocabulary.size)
-    model = CTCModel(config, blank_index=vocabulary.blank_index, seed=seed)
-    samples = config.frontend.n_fft + 4 * config.frontend.hop_length * config.time_stride
-    model({"audio": np.zeros((1, samples), np.float32), "audio_lengths": np.array([samples], np.int32)})
-    return model
+    return CTCModel(config, blank_index=vocabulary.blank_index, seed=seed).build_weights()
 
 
 def save_checkpoint(model, folder: Path, state: dict[str, Any], info: RunInfo | None = None) -> None:
@@ -141,6 +173,14 @@ def save_checkpoint(model, folder: Path, state: dict[str, Any], info: RunInfo | 
             (tmp / "run.json").write_text(json.dumps(info.to_dict(), indent=2, sort_keys=True))
         model.save_weights(tmp / "model.weights.h5")
         (tmp / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+
+
+def read_checkpoint_state(folder: Path) -> dict[str, Any]:
+    """The ``state.json`` saved in a checkpoint folder (epoch, step, learning-rate schedule)."""
+    try:
+        return json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError) as err:
+        raise RunError(f"{folder}: its state.json cannot be read ({err})") from err
 
 
 def restore_checkpoint(model, folder: Path, with_optimizer: bool = True) -> dict[str, Any]:
@@ -156,7 +196,7 @@ def restore_checkpoint(model, folder: Path, with_optimizer: bool = True) -> dict
     skipped = [str(w.message) for w in caught if "Skipping variable loading" in str(w.message)]
     if skipped and with_optimizer:
         raise RunError(f"{folder}: the optimizer state does not fit ({skipped[0]})")
-    return json.loads((folder / "state.json").read_text())
+    return read_checkpoint_state(folder)
 
 
 def load_model(run_dir: str | os.PathLike, which: str = "best"):

@@ -18,14 +18,13 @@ import time
 
 
 def main() -> int:
+    import keras
     import soundfile as sf
 
-    from edgeasr.data.synthetic import synthesize_utterance
     from edgeasr.models.presets import get_preset
+    from edgeasr.synth.render import synthesize_utterance
     from edgeasr.training.config import TrainConfig
     from edgeasr.training.trainer import train
-
-    import keras
 
     folder = tempfile.mkdtemp(prefix="edgeasr-backend-")
     os.environ.setdefault("EDGEASR_CACHE", os.path.join(folder, "cache"))

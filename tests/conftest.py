@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+import pytest
+import soundfile as sf
+from support import REPO, SHARED_DATA, speak, write_manifest_lines  # noqa: F401
 
 PHRASES = (
     "turn on the kitchen lights",
@@ -46,18 +42,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
-
-
-def speak(text: str, voice: str = "en-us+m3", rate: int = 175) -> np.ndarray:
-    """16 kHz float32 speech for ``text`` (espeak-ng, bundled by espeakng-loader)."""
-    from edgeasr.data.synthetic import synthesize_utterance
-
-    return synthesize_utterance(text, voice, sample_rate=16000, rate=rate)
-
-
-def write_manifest_lines(path: Path, entries: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    return path
 
 
 @pytest.fixture(scope="session")

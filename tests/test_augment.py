@@ -12,9 +12,17 @@ import soundfile as sf
 import yaml
 from click.testing import CliRunner
 
-from edgeasr.data.augment import DEFAULT_AUGMENT, AugmentConfig, Augmenter, NoiseConfig
-from edgeasr.data.noise import (colored_noise, decay_rt60, fft_convolve_same, looped_window,
-                                synthetic_rir)
+from edgeasr.augment.augmenter import Augmenter
+from edgeasr.augment.configs import DEFAULT_AUGMENT, AugmentConfig, NoiseConfig
+from edgeasr.augment.preview import describe_step, preview_sample
+from edgeasr.augment.signals import (
+    colored_noise,
+    decay_rt60,
+    fft_convolve_same,
+    synthetic_rir,
+)
+from edgeasr.augment.sources import looped_window
+from edgeasr.errors import ConfigError, DataError
 
 SR = 16000
 EFFECTS = tuple(AugmentConfig().to_dict())
@@ -255,24 +263,27 @@ def test_config_round_trips_through_dicts_and_yaml():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"echo": {"p": 1}}, "unknown augmentations: ['echo']"),
-    ({"noise": {"snr": 10}}, "unknown options for augmentation 'noise': ['snr']"),
-    ({"speed": {"p": 1.5}}, "p must be in [0, 1]"),
-    ({"gain": {"db": [6, -6]}}, "low <= high"),
-    ({"noise": {"colors": ["purple"]}}, "purple"),
-    ({"time_shift": {"mode": "wrap"}}, "mode"),
-    ({"speed": {"factor": None}}, "augmentation 'speed': bad option value"),
+    ({"echo": {"p": 1}}, "augment: unknown option(s) ['echo']; known: ['band_limit', "),
+    ({"noise": {"snr": 10}}, "augment.noise: unknown option(s) ['snr']; known: ['colors', "),
+    ({"speed": {"p": 1.5}}, "SpeedConfig: p must be in [0, 1]"),
+    ({"gain": {"db": [6, -6]}}, "GainConfig.db: need -60 <= low <= high <= 60"),
+    ({"noise": {"colors": ["purple"]}}, "NoiseConfig.colors: unknown ['purple']"),
+    ({"time_shift": {"mode": "wrap"}}, "TimeShiftConfig.mode must be 'zero' or 'circular'"),
+    ({"speed": {"factor": None}}, "SpeedConfig.factor: expected a number or [low, high], got None"),
+    ({"speed": {"p": "often"}}, "SpeedConfig.p: expected a number, got 'often'"),
+    ({"noise": 5}, "AugmentConfig.noise: expected a mapping of NoiseConfig options (or off), got 5"),
+    ([1, 2], "augment: expected a mapping of options, got list"),
 ])
 def test_config_errors_name_the_problem(data, message):
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ConfigError) as info:
         AugmentConfig.from_dict(data)
     assert message in str(info.value)
 
 
 def test_augmenter_rejects_bad_setups(tmp_path):
-    with pytest.raises(ValueError, match="below the sample rate"):
+    with pytest.raises(ConfigError, match="below the sample rate"):
         Augmenter(only("band_limit", rate_hz=16000), SR)
-    with pytest.raises(ValueError, match="no audio files"):
+    with pytest.raises(DataError, match="no audio files"):
         Augmenter(only("noise", folders=[str(tmp_path)]), SR)
     with pytest.raises(ValueError, match="non-negative"):
         Augmenter(DEFAULT_AUGMENT, SR)(white(0.1), -1)
@@ -310,7 +321,47 @@ def test_augment_command_writes_wav_pairs_spectrograms_and_an_index(tmp_path):
             assert len(np.unique(np.asarray(image.convert("L")))) > 50  # a picture, not a blank
 
 
+def test_preview_picks_a_seeded_sample_spread_over_the_manifest():
+    picks = preview_sample(30, 3, seed=0)
+    assert len(picks) == 3 and picks == sorted(set(picks)) and all(0 <= i < 30 for i in picks)
+    assert picks != [0, 1, 2] and preview_sample(30, 3, seed=0) == picks
+    assert preview_sample(30, 3, seed=1) != picks
+    assert len({i for seed in range(20) for i in preview_sample(30, 3, seed)}) > 20
+    assert preview_sample(5, 8) == [0, 1, 2, 3, 4]  # a short manifest: all of it
+    with pytest.raises(ConfigError, match="must be positive"):
+        preview_sample(30, 0)
+
+
+def test_preview_index_holds_the_sampled_utterances_and_labels_the_band_limit(tmp_path):
+    from edgeasr.cli import main
+
+    assert describe_step({"name": "band_limit", "rate_hz": 8000}) == "bandlimit 4000 Hz"
+    assert describe_step({"name": "band_limit", "rate_hz": 6801}) == "bandlimit 3400.5 Hz"
+    sf.write(tmp_path / "tone.wav", harmonic_tone(200.0, seconds=0.3), SR, subtype="PCM_16")
+    lines = [json.dumps({"audio_filepath": "tone.wav", "duration": 0.3, "text": f"tone {i}"})
+             for i in range(12)]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    config = {name: {"p": 0.0} for name in EFFECTS}
+    config["band_limit"] = {"p": 1.0, "rate_hz": 6800}
+    (tmp_path / "aug.yaml").write_text(yaml.safe_dump({"augment": config}))
+    out = tmp_path / "preview"
+    result = CliRunner().invoke(main, ["augment", "--manifest", str(tmp_path / "m.jsonl"), "--out",
+                                       str(out), "-n", "3", "--config", str(tmp_path / "aug.yaml"),
+                                       "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    items = json.loads((out / "index.json").read_text())["items"]
+    picked = preview_sample(12, 3, seed=5)
+    assert [item["index"] for item in items] == picked and picked != [0, 1, 2]
+    assert [item["text"] for item in items] == [f"tone {i}" for i in picked]
+    assert [item["key"] for item in items] == [[i] for i in picked]
+    assert [item["original"] for item in items] == ["000_original.wav", "001_original.wav",
+                                                    "002_original.wav"]
+    for item in items:
+        assert item["augmentations"] == [{"name": "band_limit", "rate_hz": 6800}]
+        assert item["labels"] == ["bandlimit 3400 Hz"]
+
+
 def test_measure_throughput_reports_audio_seconds_per_cpu_second():
-    from edgeasr.data.augment_preview import measure_throughput
+    from edgeasr.augment.preview import measure_throughput
 
     assert measure_throughput(Augmenter(DEFAULT_AUGMENT, SR), count=4, seconds=(0.2, 0.3), repeats=1) > 0

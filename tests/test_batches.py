@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import soundfile as sf
+from support import speak
 
 from edgeasr.data.batches import SpeechBatches, collate, ctc_min_frames, trainable_indices
 from edgeasr.data.manifest import ManifestError
@@ -15,8 +16,6 @@ from edgeasr.data.shards import load_corpus
 from edgeasr.models.presets import get_preset
 from edgeasr_device.audio import load_audio
 from edgeasr_device.vocab import Vocabulary
-
-from conftest import speak
 
 VOCAB = Vocabulary.english()
 

@@ -26,6 +26,24 @@ def test_normalize_and_presets(runner, tmp_path):
     assert result.exit_code == 0 and "deepspeech" in result.output and "small" in result.output
 
 
+def test_presets_show_encoder_parameters_and_macs(runner):
+    from edgeasr.models.cost import model_cost
+    from edgeasr.models.presets import PRESETS
+
+    result = runner.invoke(main, ["presets"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:-1]}
+    assert set(lines) == set(PRESETS)
+    for name, config in PRESETS.items():
+        cost = model_cost(config)
+        assert f"{cost.parameters / 1e6:.2f}M" in lines[name]
+        assert f"{cost.macs_per_second / 1e6:.1f}" in lines[name]
+        assert config.encoder.describe() in lines[name]
+    assert "deepspeech width 2048" in lines["deepspeech"] and "47." in lines["deepspeech"]
+    alias = runner.invoke(main, ["models", "--no-cost"])
+    assert alias.exit_code == 0 and "conv 96ch x 2 blocks" in alias.output
+
+
 def test_train_reports_a_broken_manifest_by_line(runner, tmp_path):
     (tmp_path / "m.jsonl").write_text('{"audio_filepath": "x.wav", "duration": 1, "text": "hi"}\n{oops\n')
     result = runner.invoke(main, ["train", "--train", str(tmp_path / "m.jsonl"),
@@ -40,7 +58,19 @@ def test_train_rejects_unknown_yaml_keys(runner, tmp_path, speech_corpus):
     manifest = str(speech_corpus / "train.jsonl")
     result = runner.invoke(main, ["train", "--train", manifest, "--dev", manifest,
                                   "--out", str(tmp_path / "run"), "--config", str(tmp_path / "c.yaml")])
-    assert result.exit_code == 1 and "unknown training options: ['epoch']" in result.output
+    assert result.exit_code == 1 and "c.yaml: train: unknown option(s) ['epoch']" in result.output
+    (tmp_path / "c.yaml").write_text("preset: tiny\naugment: {gain: off}\n")
+    result = runner.invoke(main, ["train", "--train", manifest, "--dev", manifest,
+                                  "--out", str(tmp_path / "run"), "--config", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 1 and "c.yaml: augment: this section is for `edgeasr augment`" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_checkpoint_lists_the_ones_there_are(runner, tiny_run, tmp_path):
+    result = runner.invoke(main, ["export", "--run", str(tiny_run), "--out", str(tmp_path / "m.tflite"),
+                                  "--quantize", "float32", "--checkpoint", "epoch-0007"])
+    assert result.exit_code == 1
+    assert "no 'epoch-0007' checkpoint; choose one of: best, epoch-0001 (or 'last')" in result.output
 
 
 def test_evaluate_and_transcribe_with_a_run(runner, tiny_run, speech_corpus, tmp_path):

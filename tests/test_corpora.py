@@ -1,4 +1,4 @@
-"""Corpus recipes (edgeasr.data.corpora): each on a tiny corpus in its real on-disk layout."""
+"""Corpus recipes (edgeasr.prepare.corpora): each on a tiny corpus in its real on-disk layout."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgeasr.data.corpora import RECIPES, recipe_names
-from edgeasr.data.corpora.common import CorpusError, PrepareOptions, read_lines
 from edgeasr.data.manifest import read_manifest
-from edgeasr.data.prepare import prepare, prepare_corpus
+from edgeasr.errors import ConfigError
+from edgeasr.prepare.corpora import RECIPES, recipe_names
+from edgeasr.prepare.corpora.common import CorpusError, read_lines
+from edgeasr.prepare.options import PrepareOptions
+from edgeasr.prepare.pipeline import prepare, prepare_corpus
 
 HAVE_MP3 = "MP3" in sf.available_formats()
 NO_MP3 = "this libsndfile cannot write MP3 (soundfile.available_formats() lacks it)"
@@ -413,11 +415,20 @@ def test_unusable_corpus_and_wrong_layout_raise(tmp_path):
 # --------------------------------------------------------------------------- dispatcher, CLI
 
 def test_registry_and_cli_choices_agree():
+    import importlib
+
     from edgeasr.cli.data import prepare as command
 
     choices = next(p for p in command.params if p.name == "recipe").type.choices
-    assert list(choices) == ["synthetic", "ldc93s1", *recipe_names()]
-    assert set(RECIPES) == {"librispeech", "mls", "commonvoice", "ljspeech", "fsdd", "folder", "table"}
+    assert list(choices) == list(recipe_names()) == list(RECIPES)
+    assert list(RECIPES) == ["synthetic", "ldc93s1", "librispeech", "mls", "commonvoice",
+                             "ljspeech", "fsdd", "folder", "table"]
+    assert recipe_names(writes_report=False) == ("synthetic", "ldc93s1")
+    assert [name for name, r in RECIPES.items() if not r.needs_src] == ["synthetic"]
+    for name, recipe in RECIPES.items():  # each module has what its kind is called with
+        module = importlib.import_module(f"edgeasr.prepare.corpora.{recipe.module}")
+        assert callable(getattr(module, "collect" if recipe.writes_report else "build")), name
+        assert recipe.src or not recipe.needs_src, name
 
 
 def test_dispatcher_keeps_ldc93s1_and_runs_corpora(tmp_path):
@@ -428,8 +439,16 @@ def test_dispatcher_keeps_ldc93s1_and_runs_corpora(tmp_path):
     make_fsdd(tmp_path / "fsdd", range(5, 7))
     manifests = prepare("fsdd", tmp_path / "o2", src=tmp_path / "fsdd", workers=2)
     assert set(manifests) == {"train", "dev", "test"}
-    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+    with pytest.raises(ConfigError, match="unknown recipe 'nope'; known: synthetic, ldc93s1, "):
         prepare("nope", tmp_path / "o3", src=tmp_path)
+    with pytest.raises(CorpusError, match="the ldc93s1 recipe needs --src: the folder holding"):
+        prepare("ldc93s1", tmp_path / "o4")
+    with pytest.raises(CorpusError, match="LDC93S1.wav is missing"):
+        prepare("ldc93s1", tmp_path / "o4", src=tmp_path)
+    with pytest.raises(CorpusError, match="the fsdd recipe needs --src: the Free Spoken"):
+        prepare("fsdd", tmp_path / "o5")
+    with pytest.raises(ConfigError, match="synthetic is not a corpus recipe"):
+        prepare_corpus("synthetic", tmp_path, tmp_path / "o6")
 
 
 def test_cli_prints_splits_and_skips_and_strict_exits_nonzero(tmp_path):

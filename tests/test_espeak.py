@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from edgeasr.data.espeak import EspeakSynthesizer, list_english_voices, list_variants
+from edgeasr.synth.espeak import EspeakSynthesizer, list_english_voices, list_variants
 
 TEXT = "turn on the kitchen lights"
 

@@ -7,15 +7,16 @@ import pytest
 
 from edgeasr.models.config import ModelConfig
 from edgeasr.runs import load_model
-from edgeasr_device.artifact import read_metadata
+from edgeasr_device.artifact import FORMAT_VERSION, ArtifactMetadata, read_metadata
+from edgeasr_device.decoding import log_softmax
 from edgeasr_device.errors import ArtifactError
+from edgeasr_device.model import TfliteModel
 from edgeasr_device.recognizer import Recognizer
 from edgeasr_export.convert import convert
 from edgeasr_export.errors import ExportError
 from edgeasr_export.exporter import export_run
 from edgeasr_export.ops import check_builtin_ops
-
-
+from edgeasr_export.parity import check_parity
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_quantised_exports_are_smaller_and_close(exported):
 
 
 def test_metadata_travels_with_the_file(exported, tiny_run):
-    model, info = load_model(tiny_run)
+    _, info = load_model(tiny_run)
     metadata = read_metadata(exported["int8"].path)
     assert metadata.vocabulary == info.vocabulary
     assert metadata.sample_rate == 16000
@@ -87,20 +88,45 @@ def test_flex_ops_are_refused():
 
 
 
+def test_parity_runs_the_device_loop_so_short_audio_works(exported, tiny_run):
+    """Parity feeds the TFLite file through TfliteModel (short audio padded to one analysis
+    frame) and gives Keras the same padded waveform."""
+    model, info = load_model(tiny_run)
+    content = exported["float32"].path.read_bytes()
+    rng = np.random.default_rng(3)
+    short = (rng.standard_normal(300) * 0.1).astype(np.float32)  # < n_fft = 512 samples
+    normal = (rng.standard_normal(16000) * 0.1).astype(np.float32)
+    report = check_parity(model, content, [short, normal], info.vocabulary)
+    assert report.utterances == 2
+    assert report.max_abs_delta < 1e-3 and report.transcript_agreement == 1.0
+    lite = TfliteModel(content)
+    assert lite.log_probs(short).shape == (1, info.vocabulary.size)
+    np.testing.assert_array_equal(lite.log_probs(short), Recognizer(exported["float32"].path)
+                                  .log_probs(short))
+
+
 def test_deepspeech_lstm_graph_exports_with_parity():
     """The DeepSpeech shape (context window, clipped ReLU, LSTM -> WHILE loop) converts to
     builtin ops and matches Keras in float32."""
-    from edgeasr.evaluation.decode import log_softmax
     from edgeasr.models.presets import get_preset
     from edgeasr.runs import build_model
     from edgeasr_device.vocab import Vocabulary
     from edgeasr_export.ops import list_ops
-    from edgeasr_export.parity import tflite_log_probs
 
-    model = build_model(get_preset("deepspeech-tiny"), Vocabulary.english())
+    vocabulary = Vocabulary.english()
+    model = build_model(get_preset("deepspeech-tiny"), vocabulary)
     content = convert(model, "float32")
     assert "WHILE" in list_ops(content)
     audio = (np.random.default_rng(0).standard_normal(12000) * 0.1).astype(np.float32)
-    lite = tflite_log_probs(content, [audio])[0]
+    lite = TfliteModel(content, metadata=_bare_metadata(model, vocabulary)).log_probs(audio)
     reference = log_softmax(np.asarray(model.predict_on_batch(audio[None]))[0])
     np.testing.assert_allclose(lite, reference, atol=1e-3)
+
+
+def _bare_metadata(model, vocabulary) -> ArtifactMetadata:
+    """What export would embed, for a graph converted without metadata."""
+    config = model.config.to_dict()
+    return ArtifactMetadata(format_version=FORMAT_VERSION, edgeasr_version="test",
+                            vocabulary=vocabulary, sample_rate=model.config.frontend.sample_rate,
+                            frame_duration=model.config.frame_seconds, frontend=config["frontend"],
+                            model=config, quantization="float32", created="")

@@ -14,10 +14,15 @@ from click.testing import CliRunner
 import edgeasr.audio.preprocess as preprocess_module
 from edgeasr.audio.preprocess import PreprocessConfig, PreprocessError
 from edgeasr.cli import main
-from edgeasr.data.corpora.common import REASONS
 from edgeasr.data.manifest import read_manifest
-from edgeasr.data.prepare_audio import (PREPROCESS_REASONS, file_names, load_preprocess_config,
-                                        note_kind, plan_preprocessing)
+from edgeasr.prepare.audio_stage import (
+    PREPROCESS_REASONS,
+    file_names,
+    load_preprocess_config,
+    note_kind,
+    plan_preprocessing,
+)
+from edgeasr.prepare.corpora.common import REASONS
 from edgeasr_device.vocab import Vocabulary
 
 SOURCE_RATE = 22050  # stereo 24-bit at 22.05 kHz in, 16 kHz mono 16-bit out
@@ -202,7 +207,7 @@ class KnownWordsAligner:
 
 
 def test_long_utterance_is_split_with_an_alignment_model(tmp_path, monkeypatch):
-    words, parts, times, t = "alpha bravo charlie delta echo".split(), [quiet(0.2, RATE)], [], 0.2
+    words, parts, times, t = ["alpha", "bravo", "charlie", "delta", "echo"], [quiet(0.2, RATE)], [], 0.2
     for i, (word, gap) in enumerate(zip(words, [0.2, 0.6, 0.3, 0.2, 0.2])):
         parts += [tone(300 + 100 * i, 0.8, 0.3, RATE), quiet(gap, RATE)]
         times.append((word, t, t + 0.8))
@@ -255,15 +260,18 @@ def test_strict_makes_a_preprocessing_skip_fatal(tmp_path):
 
 
 @pytest.mark.parametrize("config,message", [
-    ("trim: true\ntrim_db: -40\n", "unknown preprocess option(s) 'trim_db'"),
+    ("trim: true\ntrim_db: -40\n", "pre.yaml: preprocess: unknown option(s) ['trim_db']; known: "),
     ("preprocess:\n  trim: true\ncorpus: {}\n", "unknown top-level key(s) 'corpus'"),
-    ("trim: [\n", "pre.yaml:2: not valid YAML"),
-    ("- trim\n", "must be a mapping"),
+    ("trim: [\n", "pre.yaml is not valid YAML"),
+    ("- trim\n", "pre.yaml: expected a mapping"),
     ("too_long: cut\n", "too_long must be one of drop, split"),
 ])
 def test_bad_preprocess_yaml_is_refused_naming_the_file(tmp_path, config, message):
     result = prepare(tmp_path, config=config)
-    assert result.exit_code != 0 and message in result.output and "pre.yaml" in result.output
+    output = " ".join(result.output.split())  # as one line: click wraps nothing, YAML errors do
+    assert result.exit_code != 0 and message in output and "pre.yaml" in output
+    if "not valid YAML" in message:
+        assert "line 2" in output and "recipes/preprocess.example.yaml" in output
 
 
 def test_preprocess_yaml_forms_and_option_misuse(tmp_path):
@@ -337,10 +345,10 @@ def test_documented_examples_list_every_option_with_its_default(tmp_path):
 
     recipes = Path(__file__).resolve().parents[1] / "recipes"
     readme = (recipes / "README.md").read_text()
-    block = re.search(r"```yaml\n(preprocess:\n.*?)```", readme, re.S).group(1)
+    block = re.search(r"```yaml\n(preprocess:\n.*?)```", readme, re.DOTALL).group(1)
     (tmp_path / "readme.yaml").write_text(block)
     fields = {f.name for f in dataclasses.fields(PreprocessConfig)}
     for path in (recipes / "preprocess.example.yaml", tmp_path / "readme.yaml"):
         assert load_preprocess_config(path) == PreprocessConfig()
-        written = set(re.findall(r"^  (\w+):", path.read_text(), re.M))
+        written = set(re.findall(r"^  (\w+):", path.read_text(), re.MULTILINE))
         assert written == fields, path

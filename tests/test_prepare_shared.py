@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edgeasr.data.corpora.common import PrepareOptions
 from edgeasr.data.manifest import read_manifest
-from edgeasr.data.prepare import prepare_corpus
+from edgeasr.prepare.options import PrepareOptions
+from edgeasr.prepare.pipeline import prepare_corpus
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

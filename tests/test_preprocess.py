@@ -12,8 +12,13 @@ import soundfile as sf
 
 from edgeasr.audio.filters import highpass, spectral_gate
 from edgeasr.audio.loudness import normalize_loudness
-from edgeasr.audio.preprocess import (PreprocessConfig, PreprocessError, Preprocessor, standardize,
-                                      write_pcm16)
+from edgeasr.audio.preprocess import (
+    PreprocessConfig,
+    PreprocessError,
+    Preprocessor,
+    standardize,
+    write_pcm16,
+)
 from edgeasr.audio.silence import speech_regions, trim_bounds
 from edgeasr_device.audio import load_audio
 from edgeasr_device.errors import ArtifactError
@@ -62,7 +67,8 @@ def test_config_dict_round_trip_and_unknown_keys():
     assert cfg.max_seconds == 10.0 and isinstance(cfg.max_seconds, float)
     assert PreprocessConfig.from_dict(cfg.to_dict()) == cfg
     assert PreprocessConfig.from_dict(None) == PreprocessConfig()
-    with pytest.raises(PreprocessError, match="unknown preprocess option.*'trim_db'.*valid options"):
+    with pytest.raises(PreprocessError,
+                       match=r"preprocess: unknown option\(s\) \['trim_db'\]; known: .*'trim'"):
         PreprocessConfig.from_dict({"trim_db": -40})
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
-from conftest import REPO, SHARED_DATA, speak
+from support import REPO, SHARED_DATA, speak
 
 LDC_TEXT = "She had your dark suit in greasy wash water all year."
 

@@ -1,16 +1,18 @@
-"""Tests for the deterministic sentence generators."""
+"""Tests for the deterministic sentence generators (edgeasr.synth.grammar)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from edgeasr.data.sentences import (
+from edgeasr.synth.grammar import (
     ALPHABET,
     digit_strings,
     home_commands,
     mixed_sentences,
-    number_words,
 )
+from edgeasr.text.numbers import number_to_words
 
 DIGIT_WORDS = {"oh", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
 
@@ -21,15 +23,15 @@ def _assert_clean(sentences: list[str]) -> None:
         assert s == " ".join(s.split()), repr(s)  # single spaces, no padding
 
 
-def test_number_words() -> None:
-    assert number_words(0) == "zero"
-    assert number_words(13) == "thirteen"
-    assert number_words(21) == "twenty one"
-    assert number_words(90) == "ninety"
-    assert number_words(100) == "one hundred"
-    assert number_words(342) == "three hundred and forty two"
-    with pytest.raises(ValueError):
-        number_words(1000)
+def test_slot_numbers_are_spelled_by_text_numbers() -> None:
+    # The grammar's number slots span 1..100, where these are the spellings it always used.
+    assert [number_to_words(n) for n in (0, 13, 21, 90, 100)] == [
+        "zero", "thirteen", "twenty one", "ninety", "one hundred"]
+    commands = home_commands(3000, seed=0)
+    percents = [m.group(1) for c in commands
+                for m in [re.search(r"\bto ((?:[a-z]+ )*?[a-z]+) percent$", c)] if m]
+    assert len(percents) > 50 and set(percents) <= {number_to_words(n) for n in range(5, 101)}
+    assert "one hundred" in percents
 
 
 def test_generators_are_deterministic() -> None:

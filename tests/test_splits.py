@@ -1,4 +1,4 @@
-"""Deterministic, speaker-disjoint train/dev/test splits (edgeasr.data.splits)."""
+"""Deterministic, speaker-disjoint train/dev/test splits (edgeasr.prepare.splits)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from edgeasr.data.manifest import Utterance
-from edgeasr.data.splits import exclude_test_text, hash_position, split_utterances
+from edgeasr.errors import ConfigError
+from edgeasr.prepare.splits import exclude_test_text, hash_position, split_utterances
 
 
 def corpus(speakers: int, per_speaker: int, prefix: str = "s", duration: float = 2.0,
@@ -115,5 +116,5 @@ def test_exclude_test_text_removes_train_duplicates_of_held_out_text():
 
 @pytest.mark.parametrize("dev, test", [(-0.1, 0.1), (0.1, 1.0), (0.6, 0.5)])
 def test_bad_fractions_are_refused(dev, test):
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(ConfigError, match="fraction"):
         split_utterances(corpus(3, 3), dev, test, seed=0)

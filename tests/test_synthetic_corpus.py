@@ -11,16 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgeasr.data.sentences import ALPHABET
-from edgeasr.data.synthetic import (
-    SPLITS,
-    SyntheticCorpusConfig,
-    _existing_corpus,
-    _plan,
-    build_synthetic_corpus,
-    synthesize_utterance,
-    trim_silence,
-)
+from edgeasr.audio.silence import TTS_TRIM, trim_silence
+from edgeasr.synth.corpus import build_synthetic_corpus, existing_corpus
+from edgeasr.synth.corpus_config import SyntheticCorpusConfig
+from edgeasr.synth.grammar import ALPHABET
+from edgeasr.synth.plan import SPLITS, plan_corpus
+from edgeasr.synth.render import TRIM_PAD_MS, TRIM_THRESHOLD_DB, synthesize_utterance
 
 TINY = SyntheticCorpusConfig(
     train_accents=("en-us", "en-gb-x-rp"),
@@ -94,12 +90,12 @@ def test_rerun_is_skipped(corpus: tuple[Path, dict[str, Path]]) -> None:
     assert time.perf_counter() - started < 0.5
     assert again == manifests
     assert (out / "corpus.json").stat().st_mtime_ns == stamp
-    assert _existing_corpus(dataclasses.replace(TINY, seed=8), out) is None
+    assert existing_corpus(dataclasses.replace(TINY, seed=8), out) is None
 
 
 def test_plan_is_deterministic() -> None:
-    assert _plan(TINY) == _plan(TINY)
-    assert _plan(TINY) != _plan(dataclasses.replace(TINY, seed=8))
+    assert plan_corpus(TINY) == plan_corpus(TINY)
+    assert plan_corpus(TINY) != plan_corpus(dataclasses.replace(TINY, seed=8))
 
 
 def test_default_config_holds_out_voices() -> None:
@@ -119,7 +115,7 @@ def test_synthesize_utterance_and_trim() -> None:
     assert audio.dtype == np.float32 and 0.8 < len(audio) / 16000 < 3.0
     assert len(synthesize_utterance("set a timer for ten minutes", "en-us", rate=300)) < len(audio)
     padded = np.concatenate([np.zeros(16000, np.float32), audio, np.zeros(16000, np.float32)])
-    trimmed = trim_silence(padded, 16000)
+    trimmed = trim_silence(padded, 16000, TRIM_THRESHOLD_DB, TRIM_PAD_MS, **TTS_TRIM)
     assert len(trimmed) < len(audio) + 0.2 * 16000
 
 

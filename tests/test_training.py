@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 
 import numpy as np
 import pytest
 
-from edgeasr.models.presets import get_preset
-from edgeasr.training.config import TrainConfig
 from edgeasr.errors import RunError
+from edgeasr.models.presets import get_preset
 from edgeasr.runs import RunDirectory, load_model
+from edgeasr.training.config import TrainConfig
 from edgeasr.training.trainer import train
 
 
@@ -66,11 +67,12 @@ def test_interrupted_run_resumes_where_it_stopped(speech_corpus, tmp_path):
     assert any(changed)
     # the optimizer's step counter continued instead of restarting (1 step per epoch here)
     from edgeasr.runs import build_model, restore_checkpoint
-    from edgeasr.training.trainer import _optimizer
+    from edgeasr.training.schedule import make_optimizer
 
     info = run.read_info()
+    optim = TrainConfig.from_dict(info.train).optim
     probe = build_model(info.model, info.vocabulary)
-    probe.compile(optimizer=_optimizer(info.train, steps_per_epoch=1))
+    probe.compile(optimizer=make_optimizer(optim, 1, 3))
     restore_checkpoint(probe, run.checkpoint_dir("epoch-0003"))
     assert int(probe.optimizer.iterations.numpy()) == 3
 
@@ -81,11 +83,12 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
 
 
 def test_load_model_gives_the_saved_weights(tiny_run):
-    model, info = load_model(tiny_run, "best")
+    model, _ = load_model(tiny_run, "best")
     again, _ = load_model(tiny_run, "epoch-0001")
     for a, b in zip(model.weights, again.weights):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    with pytest.raises(RunError, match="no 'epoch-0099' checkpoint"):
+    with pytest.raises(RunError, match=r"no 'epoch-0099' checkpoint; choose one of: best, "
+                                       r"epoch-0001 \(or 'last'\)"):
         load_model(tiny_run, "epoch-0099")
 
 
@@ -94,7 +97,7 @@ def test_resume_mid_epoch_matches_an_uninterrupted_run(speech_corpus, tmp_path, 
     final weights equal those of a run that was never interrupted."""
     from edgeasr.training.callbacks import Checkpointer
 
-    options = dict(epochs=3, repeat=3, checkpoint_every_steps=1, checkpoint_every_minutes=0)
+    options = {"epochs": 3, "repeat": 3, "checkpoint_every_steps": 1, "checkpoint_every_minutes": 0}
     _train(speech_corpus, tmp_path / "straight", **options)
 
     original = Checkpointer.on_train_batch_end
@@ -132,4 +135,115 @@ def test_training_with_augmentation_and_worker_processes(speech_corpus, tmp_path
         make_augmenter({"spede": {"p": 1.0}}, 16000, 0)
     result = _train(speech_corpus, tmp_path / "aug", epochs=1, augment="default", loader_workers=2)
     assert result.epochs_done == 1
-    assert RunDirectory(tmp_path / "aug").read_info().train.augment == "default"
+    train_options = RunDirectory(tmp_path / "aug").read_info().train
+    assert TrainConfig.from_dict(train_options).data.augment == "default"
+
+
+def _lrs(run_dir) -> list[float]:
+    return [float(r["lr"]) for r in csv.DictReader((run_dir / "log.csv").open())]
+
+
+def test_resume_with_more_epochs_continues_the_learning_rate(speech_corpus, tmp_path):
+    """A finished run resumed with --epochs 4: the rate stays where the decay had brought it
+    (0.1 restarted the schedule: 0.0001 jumped back to 0.0015)."""
+    from edgeasr.runs import read_checkpoint_state
+    from edgeasr.training.schedule import ContinuedCosineDecay, Segment
+
+    out = tmp_path / "run"
+    _train(speech_corpus, out, epochs=2, repeat=3)  # 3 steps per epoch, no warm-up
+    optim = TrainConfig.from_dict(RunDirectory(out).read_info().train).optim
+    train(None, None, out, train_config=TrainConfig(epochs=4), resume=True,
+          echo=lambda _: None, verbose=0)
+    peak = optim.learning_rate
+    lrs = _lrs(out)
+    assert len(lrs) == 4 and lrs[2] <= 1.5 * lrs[1] and lrs[2] < 0.1 * peak
+    # step by step: the rate of the first step after the resume vs the last one before it
+    state = read_checkpoint_state(RunDirectory(out).checkpoint_dir("epoch-0004"))
+    assert [Segment.from_dict(s) for s in state["schedule"]] == [Segment(0, 6), Segment(6, 12)]
+    continued = ContinuedCosineDecay(optim.learning_rate, 0, optim.min_learning_rate_fraction,
+                                     [Segment.from_dict(s) for s in state["schedule"]])
+    last_before, first_after = float(continued(5)), float(continued(6))
+    assert last_before / 3 <= first_after <= last_before  # 0.1 gave 4.6 x last_before here
+
+
+def test_schedule_continues_mid_decay_and_is_unchanged_for_a_fresh_run():
+    import keras
+
+    from edgeasr.training.config import OptimConfig
+    from edgeasr.training.schedule import (
+        ContinuedCosineDecay,
+        Segment,
+        continue_segments,
+    )
+
+    optim = OptimConfig(learning_rate=2e-3, min_learning_rate_fraction=0.05)
+    fresh = ContinuedCosineDecay(2e-3, 4, 0.05, [Segment(0, 40)])
+    reference = keras.optimizers.schedules.CosineDecay(2e-5, 36, alpha=0.05, warmup_target=2e-3,
+                                                       warmup_steps=4)
+    for step in (0, 2, 4, 10, 39, 40, 60):
+        assert float(fresh(step)) == pytest.approx(float(reference(step)), rel=1e-6)
+    # resumed at step 20 of 40 with a new total of 80 steps
+    segments = continue_segments([Segment(0, 40)], 20, 80, warmup=4)
+    assert segments == (Segment(0, 40), Segment(20, 80))
+    resumed = ContinuedCosineDecay(2e-3, 4, 0.05, segments)
+    rates = [float(resumed(step)) for step in range(81)]
+    assert rates[20] == pytest.approx(float(fresh(20)), rel=1e-6)  # no jump at the resume
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(rates[4:]))  # decays monotonically
+    assert rates[80] == pytest.approx(optim.learning_rate * optim.min_learning_rate_fraction)
+    assert rates[50] > float(fresh(50))  # the rest of the decay is stretched over 80 steps
+    # resumed still inside the warm-up: nothing decayed yet, the first segment just grows
+    assert continue_segments([Segment(0, 40)], 3, 80, warmup=4) == (Segment(0, 80),)
+    assert continue_segments(segments, 30, 80, warmup=4) == segments  # same total
+
+
+def test_resume_of_a_finished_run_says_so(tiny_run):
+    lines: list[str] = []
+    result = train(None, None, tiny_run, resume=True, echo=lines.append, verbose=0)
+    assert result.epochs_done == 1
+    assert any("already finished 1 of 1 epochs" in line for line in lines)
+    assert not any("resuming" in line for line in lines)
+
+
+def test_sigterm_mid_epoch_saves_a_checkpoint_and_resume_continues_from_it(speech_corpus, tmp_path):
+    """A real `edgeasr train` process, SIGTERM during its (long) first epoch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    manifest = str(speech_corpus / "train.jsonl")
+    out = tmp_path / "run"
+    (tmp_path / "c.yaml").write_text(
+        "preset: tiny\ntrain:\n  epochs: 1\n  optim: {warmup_epochs: 0}\n"
+        "  data: {batch_size: 4, repeat: 200}\n  checkpoint: {every_minutes: 0}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edgeasr.cli", "train", "--train", manifest, "--dev", manifest,
+         "--out", str(out), "--config", str(tmp_path / "c.yaml")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    output = []
+    try:
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("training tiny"):
+                break
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=300)
+    finally:
+        process.kill()
+    output.append(rest)
+    text = "".join(output)
+    assert process.returncode == 128 + signal.SIGTERM, text
+    state = RunDirectory(out).read_state()
+    assert state["last"] == "partial" and state["epoch"] == 0 and 1 <= state["step"] < 200, text
+    assert (out / "checkpoints" / "partial" / "model.weights.h5").exists()
+    assert not list((out / "checkpoints").glob("epoch-*"))
+    assert "stopped by SIGTERM in epoch 1 after batch" in text and "--resume" in text
+
+    lines: list[str] = []
+    result = train(None, None, out, resume=True, echo=lines.append, verbose=0)
+    assert f"resuming {out} at epoch 1, batch {state['step'] + 1}" in lines
+    assert result.epochs_done == 1 and result.stopped_by is None
+    assert not (out / "checkpoints" / "partial").exists()

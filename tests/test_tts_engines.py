@@ -15,23 +15,23 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgeasr.data.sentences import ALPHABET
-from edgeasr.data.synthetic import (
-    SPLITS,
-    SyntheticCorpusConfig,
-    _existing_corpus,
-    _plan,
-    build_synthetic_corpus,
-    synthesize_utterance,
-)
-from edgeasr.data.synthetic_text import read_text_file, sentence_pool
-from edgeasr.data.tts import (
+from edgeasr.errors import ConfigError, DataError
+from edgeasr.synth.command import CommandEngine
+from edgeasr.synth.corpus import build_synthetic_corpus, existing_corpus
+from edgeasr.synth.corpus_config import SyntheticCorpusConfig
+from edgeasr.synth.engines import (
     ENGINES,
     EngineUnavailableError,
     TTSEngine,
     available_engines,
     get_engine,
 )
+from edgeasr.synth.festival import FestivalEngine
+from edgeasr.synth.flite import FliteEngine
+from edgeasr.synth.grammar import ALPHABET
+from edgeasr.synth.plan import SPLITS, plan_corpus
+from edgeasr.synth.render import synthesize_utterance
+from edgeasr.synth.text_file import read_text_file, sentence_pool
 
 STATUS = available_engines()
 AVAILABLE = tuple(name for name, status in STATUS.items() if status == "ok")
@@ -49,7 +49,8 @@ def _read(manifest: Path) -> list[dict]:
 
 # --- the default plan must not move ------------------------------------------------------
 # Computed with the code before engines existed (commit 753e82e, edgeasr/data/synthetic.py
-# unmodified) by hashing exactly the rows built in test_default_plan_is_unchanged:
+# unmodified, now edgeasr/synth/plan.py) by hashing exactly the rows built in
+# test_default_plan_is_unchanged:
 #   rows = [[j.split, j.index, j.text, j.speaker, j.rate, j.pitch, j.seen_text]
 #           for j in _plan(SyntheticCorpusConfig())]
 #   hashlib.sha256(json.dumps(rows).encode()).hexdigest()   # 3550 rows
@@ -57,7 +58,7 @@ DEFAULT_PLAN_SHA256 = "fd11c3fd39f684897fae85ae1b865ab2ee3d08dd3abe2304c642be5da
 
 
 def test_default_plan_is_unchanged() -> None:
-    jobs = _plan(SyntheticCorpusConfig())
+    jobs = plan_corpus(SyntheticCorpusConfig())
     rows = [[j.split, j.index, j.text, j.speaker, j.rate, j.pitch, j.seen_text] for j in jobs]
     assert len(rows) == 3550
     assert hashlib.sha256(json.dumps(rows).encode()).hexdigest() == DEFAULT_PLAN_SHA256
@@ -69,7 +70,7 @@ def test_registry_reports_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(STATUS) == {"espeak", "piper", "flite", "festival"}
     assert STATUS["espeak"] == "ok"
     assert all(status == "ok" or len(status) > 10 for status in STATUS.values())
-    with pytest.raises(ValueError, match="unknown TTS engine 'nope'"):
+    with pytest.raises(ConfigError, match="unknown TTS engine 'nope'"):
         get_engine("nope")
     spec = dataclasses.replace(ENGINES["flite"], status=lambda: "the flite program is missing")
     monkeypatch.setitem(ENGINES, "flite", spec)
@@ -101,9 +102,32 @@ def test_engine_interface(name: str) -> None:
         engine.synthesize("hello", "no-such-voice")
 
 
+def test_command_engines_share_one_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    # flite and festival differ only in their programs, voice lists and command lines.
+    for cls in (FliteEngine, FestivalEngine):
+        assert issubclass(cls, CommandEngine) and cls.synthesize is CommandEngine.synthesize
+    flite, festival = FliteEngine(), FestivalEngine()
+    assert flite.sample_rate == festival.sample_rate == 16000
+    assert flite.command("slt", 2.0)[1:] == ["-voice", "slt", "--setf", "duration_stretch=0.5000",
+                                             "-f", "{text}", "-o", "{wav}"]
+    assert festival.command("kal_diphone", 0.5)[1:] == [
+        "-eval", "(voice_kal_diphone)", "-eval", "(Parameter.set 'Duration_Stretch 2.0000)",
+        "-o", "{wav}", "{text}"]
+    assert '(list (list "-r" 1.2500))' in " ".join(festival.command("cmu_us_slt_arctic_hts", 1.25))
+    monkeypatch.setattr("shutil.which", lambda program: None)
+    assert FliteEngine.status() == "the flite program is not on PATH (Debian package flite)"
+    assert FestivalEngine.status().startswith("festival/text2wave are not on PATH")
+    monkeypatch.setattr(FliteEngine, "installed_voices", classmethod(lambda cls: ("kal",)))
+    with pytest.raises(ConfigError, match="unknown flite voice 'x'; installed"):
+        flite.synthesize("hello", "x")
+    with pytest.raises(ConfigError, match="rate must be > 0"):
+        flite.synthesize("hello", "kal", rate=0)
+    assert len(flite.synthesize("  ", "kal")) == 0
+
+
 # --- config ---------------------------------------------------------------------------------
 def test_config_validates_engines_and_voices() -> None:
-    with pytest.raises(ValueError, match="engines must be"):
+    with pytest.raises(ConfigError, match="engines must be"):
         SyntheticCorpusConfig(engines=("espeak", "sapi"))
     with pytest.raises(ValueError, match="accent/variant"):
         SyntheticCorpusConfig(voices={"espeak": ["en-us"]})
@@ -118,10 +142,21 @@ def test_config_validates_engines_and_voices() -> None:
     assert hash(config) == hash(dataclasses.replace(config))
 
 
+def test_config_from_dict_refuses_unknown_options() -> None:
+    config = SyntheticCorpusConfig.from_dict({"num_train": 5, "rates": [140], "engines": ["espeak"]})
+    assert (config.num_train, config.rates) == (5, (140,))
+    assert SyntheticCorpusConfig.from_dict(None) == SyntheticCorpusConfig()
+    with pytest.raises(ConfigError,
+                       match=r"corpus: unknown option\(s\) \['num_trian'\]; known: .*num_train"):
+        SyntheticCorpusConfig.from_dict({"num_trian": 5})
+    with pytest.raises(ConfigError, match="train_accents and test_accents overlap"):
+        SyntheticCorpusConfig.from_dict({"test_accents": ["en"]})
+
+
 def test_plan_holds_voices_out_per_engine() -> None:
     config = SyntheticCorpusConfig(engines=("espeak", "flite", "festival", "piper"),
                                    num_train=200, num_dev=20, num_test=60, seed=3)
-    jobs = _plan(config)  # planning needs no engine installed
+    jobs = plan_corpus(config)  # planning needs no engine installed
     by_split = {s: [j for j in jobs if j.split == s] for s in SPLITS}
     for split in ("train", "dev"):
         assert {j.engine for j in by_split[split]} == set(config.engines)
@@ -137,8 +172,8 @@ def test_plan_holds_voices_out_per_engine() -> None:
         else:
             assert job.voice in held_out[job.engine]
     assert {j.engine for j in by_split["test_accents"]} == {"espeak"}
-    assert _plan(config) == jobs
-    piper_only = _plan(dataclasses.replace(config, engines=("piper",)))
+    assert plan_corpus(config) == jobs
+    piper_only = plan_corpus(dataclasses.replace(config, engines=("piper",)))
     assert {j.split for j in piper_only} == {"train", "dev"}
     assert all(j.speaker == f"piper:{j.voice}" for j in piper_only)
 
@@ -176,10 +211,14 @@ def test_read_text_file_counts_skips(text_file: Path) -> None:
     pool = sentence_pool(source, 12, 0.25, seed=1)
     assert len(pool) == len(set(pool)) == 12
     assert len(set(pool) & set(source.sentences)) == 3
-    with pytest.raises(ValueError, match="5 usable distinct sentences"):
+    with pytest.raises(DataError, match="5 usable distinct sentences"):
         sentence_pool(source, 12, 0.5)
     with pytest.raises(FileNotFoundError):
         read_text_file(text_file.with_name("missing.txt"))
+    latin1 = text_file.with_name("latin1.txt")
+    latin1.write_bytes("fine\ncaf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="latin1.txt:2: not UTF-8"):
+        read_text_file(latin1)
 
 
 # --- a tiny corpus with every engine available here -------------------------------------------
@@ -220,9 +259,9 @@ def test_multi_engine_corpus(multi: tuple[SyntheticCorpusConfig, Path]) -> None:
             assert abs(info.frames / 16000 - row["duration"]) < 1e-3 and row["duration"] > 0.3
     train_voices = {(r["engine"], r["speaker"]) for r in rows["train"] + rows["dev"]}
     assert not train_voices & {(r["engine"], r["speaker"]) for r in rows["test_variants"]}
-    assert _existing_corpus(config, out) is not None
+    assert existing_corpus(config, out) is not None
     Path(config.text_file).write_text("changed\n", encoding="utf-8")  # text changed: rebuild
-    assert _existing_corpus(config, out) is None
+    assert existing_corpus(config, out) is None
 
 
 @pytest.mark.parametrize("name", [n for n in ENGINES if n != "espeak"])

@@ -42,6 +42,11 @@ import soxr
 #: Sample rate (Hz) of every edgeasr preset, corpus and TTS default: wideband speech.
 DEFAULT_SAMPLE_RATE = 16000
 
+#: File suffixes of the audio formats :func:`load_audio` decodes (libsndfile), the most common
+#: first: where a name is tried with each suffix in turn, ``.wav`` wins.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".oga", ".aif", ".aiff", ".aifc",
+                    ".au", ".snd", ".w64", ".caf")
+
 from .errors import AudioError
 
 __all__ = ["load_audio", "prepare_waveform", "audio_duration", "resample"]

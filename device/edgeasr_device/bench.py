@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from edgeasr_device.audio import load_audio
-from edgeasr_device.decoding import greedy_decode
+from edgeasr_device.decoding import DecodingOptions
+from edgeasr_device.model import TfliteModel
 from edgeasr_device.recognizer import Recognizer
 
 
@@ -43,28 +44,40 @@ def bench_audio(seconds: float, sample_rate: int, seed: int = 0) -> np.ndarray:
     return (0.1 * envelope * rng.standard_normal(n)).astype(np.float32)
 
 
-def run_bench(model_path: str, audio_path: str | None = None, seconds: float = 10.0,
-              threads: int = 1, runs: int = 5, warmup: int = 1) -> BenchResult:
-    recognizer = Recognizer(model_path, num_threads=threads)
-    rate = recognizer.sample_rate
-    waveform = load_audio(audio_path, rate) if audio_path else bench_audio(seconds, rate)
-    audio_seconds = waveform.shape[0] / rate
+def time_recognizer(recognizer: Recognizer, waveform: np.ndarray, runs: int = 5,
+                    warmup: int = 1) -> tuple[list[float], list[float]]:
+    """Seconds taken by the recogniser's model and by its decoder on ``waveform`` (N,) at the
+    model rate: two lists of ``runs`` timings, taken after ``warmup`` untimed runs."""
     network, decode = [], []
     for i in range(warmup + runs):
         started = time.perf_counter()
-        log_probs = recognizer.log_probs(waveform)
+        log_probs = recognizer.model.log_probs(waveform)
         middle = time.perf_counter()
-        greedy_decode(log_probs, recognizer.vocabulary, recognizer.metadata.frame_duration)
+        recognizer.decoder.decode(log_probs)
         ended = time.perf_counter()
         if i >= warmup:
             network.append(middle - started)
             decode.append(ended - middle)
+    return network, decode
+
+
+def run_bench(model_path: str, audio_path: str | None = None, seconds: float = 10.0,
+              threads: int = 1, runs: int = 5, warmup: int = 1,
+              options: DecodingOptions | None = None, native_info: bool = False) -> BenchResult:
+    """Time the network and the decoder of a recogniser for ``model_path`` (``runs`` timed
+    runs after ``warmup`` untimed ones) on a file or on ``seconds`` of generated audio."""
+    model = TfliteModel(model_path, num_threads=threads, native_info=native_info)
+    recognizer = Recognizer(model, options=options)
+    rate = recognizer.sample_rate
+    waveform = load_audio(audio_path, rate) if audio_path else bench_audio(seconds, rate)
+    audio_seconds = waveform.shape[0] / rate
+    network, decode = time_recognizer(recognizer, waveform, runs, warmup)
     totals = [a + b for a, b in zip(network, decode)]
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return BenchResult(
         model=str(model_path),
         size_bytes=os.path.getsize(model_path),
-        quantization=recognizer.metadata.quantization,
+        quantization=model.metadata.quantization,
         threads=threads,
         audio_seconds=audio_seconds,
         runs=runs,

@@ -10,7 +10,14 @@ text), say what is wrong with it, and say what to do about it.
 
 from __future__ import annotations
 
-__all__ = ["EdgeAsrError", "AudioError", "ArtifactError", "VocabularyError"]
+__all__ = [
+    "ArtifactError",
+    "AudioError",
+    "DecodingError",
+    "EdgeAsrError",
+    "LanguageModelError",
+    "VocabularyError",
+]
 
 
 class EdgeAsrError(Exception):
@@ -30,3 +37,12 @@ class ArtifactError(EdgeAsrError, ValueError):
 
 class VocabularyError(EdgeAsrError, ValueError):
     """Text or token ids do not fit a :class:`~edgeasr_device.vocab.Vocabulary`."""
+
+
+class DecodingError(EdgeAsrError, ValueError):
+    """Decoding options that cannot be used, e.g. an unknown decoding method."""
+
+
+class LanguageModelError(DecodingError):
+    """A language-model file (ARPA text or compiled) is missing, malformed, or does not fit the
+    acoustic model's alphabet. Messages name the file and, for text files, the line."""

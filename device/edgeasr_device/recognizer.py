@@ -1,55 +1,71 @@
-"""The on-device recogniser: an exported ``.tflite`` file in, transcripts out.
+"""The on-device recogniser: an acoustic model plus a decoder, chosen by decoding options.
 
-Everything the recogniser needs (vocabulary, blank index, sample rate, frame duration) is
-read from the metadata that ``edgeasr export`` embeds in the model file.
+For an exported ``.tflite`` file everything the recogniser needs (vocabulary, blank index,
+sample rate, frame duration) is read from the metadata ``edgeasr export`` embeds in it.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
-from edgeasr_device.artifact import ArtifactMetadata, read_metadata
+from edgeasr_device.artifact import ArtifactMetadata
 from edgeasr_device.audio import load_audio, prepare_waveform
-from edgeasr_device.decoding import Transcript, greedy_decode
-from edgeasr_device.errors import ArtifactError, AudioError
-from edgeasr_device.interpreter import make_interpreter
+from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
+from edgeasr_device.errors import AudioError
+from edgeasr_device.model import AcousticModel, TfliteModel
+from edgeasr_device.vocab import Vocabulary
 
 AudioInput = str | os.PathLike | np.ndarray
 
+__all__ = ["AudioInput", "Recognizer"]
+
 
 class Recognizer:
-    """Speech-to-text with one exported model.
+    """Speech-to-text with one model and one decoder.
 
     >>> rec = Recognizer("model.tflite")
     >>> rec.transcribe("command.wav").text
     'turn on the kitchen lights'
     >>> rec.transcribe(samples, sample_rate=8000)   # numpy (N,) or (N, C), any dtype
+
+    Args:
+        model: path (or bytes) of an exported ``.tflite`` file, opened as a
+            :class:`TfliteModel`, or any :class:`AcousticModel`.
+        num_threads: interpreter CPU threads when ``model`` is a path (else unused).
+        options: how to decode (default: greedy).
     """
 
-    def __init__(self, model_path: str | os.PathLike, num_threads: int = 1):
-        self.model_path = Path(model_path)
-        try:
-            content = self.model_path.read_bytes()
-        except OSError as err:
-            raise ArtifactError(f"cannot read model file {self.model_path}: {err.strerror}") from err
-        self.metadata: ArtifactMetadata = read_metadata(content, source=str(self.model_path))
-        self.vocabulary = self.metadata.vocabulary
-        self.sample_rate = self.metadata.sample_rate
-        self._interpreter = make_interpreter(content, num_threads=num_threads)
-        inputs = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ArtifactError(
-                f"{self.model_path} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                "expected one waveform input and one log-probability output"
-            )
-        self._input = inputs[0]["index"]
-        self._output = outputs[0]["index"]
-        self._allocated_length = -1
-        self.min_samples = int(self.metadata.frontend.get("n_fft", 512))
+    def __init__(self, model: str | os.PathLike | AcousticModel, num_threads: int = 1,
+                 options: DecodingOptions | None = None):
+        if isinstance(model, (str, os.PathLike, bytes)):
+            model = TfliteModel(model, num_threads=num_threads)
+        elif not isinstance(model, AcousticModel):
+            raise TypeError(f"model must be a .tflite path or an AcousticModel (sample_rate, "
+                            f"frame_duration, vocabulary, log_probs), got {type(model).__name__}")
+        self.model: AcousticModel = model
+        self.options = options if options is not None else DecodingOptions()
+        self.decoder: Decoder = make_decoder(self.options, model.vocabulary, model.frame_duration)
+
+    @property
+    def sample_rate(self) -> int:
+        """Hz of the audio the model takes (inputs at other rates are resampled)."""
+        return self.model.sample_rate
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self.model.vocabulary
+
+    @property
+    def frame_duration(self) -> float:
+        """Seconds of audio per model output frame."""
+        return self.model.frame_duration
+
+    @property
+    def metadata(self) -> ArtifactMetadata | None:
+        """The embedded metadata of a TFLite model (None for models without any)."""
+        return getattr(self.model, "metadata", None)
 
     def waveform(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """Path or array -> float32 mono (N,) at the model's sample rate."""
@@ -61,18 +77,12 @@ class Recognizer:
 
     def log_probs(self, waveform: np.ndarray) -> np.ndarray:
         """float32 (N,) at the model rate -> log-probabilities (T, V)."""
-        samples = np.asarray(waveform, dtype=np.float32)
-        if samples.shape[0] < self.min_samples:  # shorter than one analysis frame
-            samples = np.pad(samples, (0, self.min_samples - samples.shape[0]))
-        if samples.shape[0] != self._allocated_length:
-            self._interpreter.resize_tensor_input(self._input, [1, samples.shape[0]])
-            self._interpreter.allocate_tensors()
-            self._allocated_length = samples.shape[0]
-        self._interpreter.set_tensor(self._input, samples[None, :])
-        self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output)[0]
+        return self.model.log_probs(waveform)
+
+    def decode(self, log_probs: np.ndarray) -> Transcript:
+        """Log-probabilities (T, V) -> transcript, with this recogniser's decoder."""
+        return self.decoder.decode(log_probs)
 
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None) -> Transcript:
-        """Greedy CTC transcript with word times (seconds) and confidences."""
-        log_probs = self.log_probs(self.waveform(audio, sample_rate))
-        return greedy_decode(log_probs, self.vocabulary, self.metadata.frame_duration)
+        """Transcript with word times (seconds) and confidences."""
+        return self.decode(self.log_probs(self.waveform(audio, sample_rate)))

@@ -8,8 +8,13 @@ from dataclasses import replace
 
 import pytest
 
-from edgeasr_device.artifact import (FORMAT_VERSION, METADATA_NAME, ArtifactMetadata,
-                                     read_metadata, read_tflite_metadata)
+from edgeasr_device.artifact import (
+    FORMAT_VERSION,
+    METADATA_NAME,
+    ArtifactMetadata,
+    read_metadata,
+    read_tflite_metadata,
+)
 from edgeasr_device.errors import ArtifactError, EdgeAsrError
 from edgeasr_device.vocab import Vocabulary
 

@@ -9,7 +9,9 @@ import textwrap
 import pytest
 
 
-@pytest.mark.parametrize("module", ["edgeasr_device", "edgeasr_device.cli", "edgeasr_device.recognizer"])
+@pytest.mark.parametrize("module", ["edgeasr_device", "edgeasr_device.cli", "edgeasr_device.recognizer",
+                                    "edgeasr_device.model", "edgeasr_device.decoding",
+                                    "edgeasr_device.bench"])
 def test_import_loads_neither_tensorflow_nor_keras(module):
     code = textwrap.dedent(f"""
         import sys

@@ -1,8 +1,10 @@
-"""Audio preprocessing applied while preparing a corpus.
+"""Audio preprocessing of one utterance, as applied while preparing a corpus.
 
-Every utterance is first *standardised* (float32 mono at the target rate, through
-:mod:`edgeasr_device.audio`) and finally written as 16-bit PCM WAV
-(:func:`write_pcm16`). In between, :class:`Preprocessor` applies, in this order and
+This module turns one waveform (and its transcript) into pieces; running it over a whole
+corpus (config file, worker processes, output files, report) is
+:mod:`edgeasr.prepare.audio_stage`. Every utterance is first *standardised* (float32 mono
+at the target rate, through :mod:`edgeasr_device.audio`) and finally written as 16-bit PCM
+WAV (:func:`write_pcm16`). In between, :class:`Preprocessor` applies, in this order and
 only when switched on in :class:`PreprocessConfig`:
 
 1. high-pass filter (Butterworth, zero-phase) against rumble and mains hum, and
@@ -23,27 +25,30 @@ import dataclasses
 import io
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import soundfile as sf
 
-from edgeasr.audio.align import (AlignmentModel, ExportedAligner, plan_cuts, viterbi_align,
-                                 word_times)
+from edgeasr.audio.align import AlignmentModel, ExportedAligner, plan_cuts
 from edgeasr.audio.filters import highpass, spectral_gate
 from edgeasr.audio.loudness import normalize_loudness
 from edgeasr.audio.silence import silences, trim_bounds
+from edgeasr.configs import dataclass_from_dict
+from edgeasr.errors import ConfigError
 from edgeasr.files import atomic_write_bytes
-from edgeasr_device.audio import load_audio, prepare_waveform, resample
-from edgeasr_device.errors import EdgeAsrError, VocabularyError
+from edgeasr_device.audio import DEFAULT_SAMPLE_RATE, load_audio, prepare_waveform, resample
+from edgeasr_device.decoding.align import viterbi_align, word_times
+from edgeasr_device.errors import VocabularyError
 
-__all__ = ["PreprocessConfig", "PreprocessError", "PreprocessResult", "Piece", "Preprocessor",
-           "SKIP_CODES", "standardize", "write_pcm16"]
+__all__ = ["SKIP_CODES", "Piece", "PreprocessConfig", "PreprocessError", "PreprocessResult",
+           "Preprocessor", "standardize", "write_pcm16"]
 
 
-class PreprocessError(EdgeAsrError, ValueError):
+class PreprocessError(ConfigError):
     """A preprocessing configuration or set-up that cannot be used."""
 
 
@@ -61,7 +66,7 @@ class PreprocessConfig:
     (denoise), or absolute (LUFS, dBFS).
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     trim: bool = False
     trim_threshold_db: float = -40.0
     trim_pad_ms: float = 100.0
@@ -109,17 +114,19 @@ class PreprocessConfig:
                 raise PreprocessError(f"preprocess config: {message}; got {self.to_dict()}")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "PreprocessConfig":
-        """Build from a mapping (e.g. a YAML section); unknown keys are an error."""
-        data = {} if data is None else data
-        if not isinstance(data, Mapping):
-            raise PreprocessError(f"preprocess config must be a mapping, got {type(data).__name__}")
-        known = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise PreprocessError(f"unknown preprocess option(s) {', '.join(map(repr, unknown))}; "
-                                  f"valid options: {', '.join(known)}")
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any] | None, where: str = "preprocess"
+                  ) -> PreprocessConfig:
+        """Build from a mapping (e.g. a YAML section); unknown keys are an error.
+
+        Raises:
+            PreprocessError: naming unknown options (and the valid ones) or a bad value.
+        """
+        try:
+            return dataclass_from_dict(cls, data, where)
+        except PreprocessError:
+            raise
+        except ConfigError as err:  # not a mapping, or unknown options
+            raise PreprocessError(str(err)) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form; ``from_dict(to_dict())`` round-trips."""

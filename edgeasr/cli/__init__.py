@@ -14,20 +14,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 import click
 
 from edgeasr import __version__
-from edgeasr.cli import data, evaluate, export, train
+from edgeasr.cli import data, evaluate, export, lm, train
+from edgeasr.cli.common import quiet_native_logs
 
 
 @click.group()
 @click.version_option(__version__, prog_name="edgeasr")
-@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Log more detail, including TensorFlow's and LiteRT's native start-up lines.")
 def main(verbose: bool) -> None:
     """Train CTC speech recognisers and export them for the edgeasr-device runtime."""
+    quiet_native_logs(verbose)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
 
 
-for _module in (data, train, evaluate, export):
+for _module in (data, train, evaluate, export, lm):
     for _name, _command in _module.cli.commands.items():
         main.add_command(_command, _name)

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from edgeasr.cli.common import friendly_errors
+from edgeasr.prepare.corpora import RECIPES, recipe_names
+from edgeasr_device.audio import DEFAULT_SAMPLE_RATE
 
 
 @click.group()
@@ -17,13 +19,11 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("recipe", type=click.Choice([  # corpus names as in edgeasr.data.corpora.RECIPES
-    "synthetic", "ldc93s1", "librispeech", "mls", "commonvoice", "ljspeech", "fsdd", "folder",
-    "table"]))
+@click.argument("recipe", type=click.Choice(recipe_names()))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--src", type=click.Path(exists=True),
-              help="Source corpus: a folder (ldc93s1, librispeech, mls, commonvoice, ljspeech, "
-                   "fsdd, folder) or a CSV/TSV file or its folder (table).")
+              help="Source corpus (" + ", ".join(n for n, r in RECIPES.items() if r.needs_src)
+                   + "): its folder, or a CSV/TSV file or its folder (table).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="Recipe YAML (synthetic: SyntheticCorpusConfig fields under `corpus:`).")
 @click.option("--workers", default=2, show_default=True,
@@ -63,19 +63,20 @@ def prepare(recipe: str, out_dir: str, src: str | None, config_path: str | None,
             speaker_from_folder: bool, preprocess_path: str | None,
             align_model: str | None) -> None:
     """Turn a corpus into train/dev/test manifests (+ prepare_report.json for corpora)."""
-    from edgeasr.data import prepare as recipes
-    from edgeasr.data.corpora.common import PrepareOptions
+    from edgeasr.prepare.options import PrepareOptions
+    from edgeasr.prepare.pipeline import prepare as run_recipe
+    from edgeasr.prepare.report import report_lines
 
-    options = PrepareOptions(strict=strict, seed=seed, dev_fraction=dev_fraction,
-                             test_fraction=test_fraction, speaker_disjoint=not no_speaker_disjoint,
-                             exclude_test_text=exclude_test_text, resplit=resplit,
-                             path_column=path_column, text_column=text_column,
-                             speaker_from_folder=speaker_from_folder, audio_dir=audio_dir,
-                             workers=workers)
-    manifests = recipes.prepare(recipe, out_dir, src=src, config_path=config_path, workers=workers,
-                                options=options, preprocess_path=preprocess_path,
-                                align_model=align_model)
-    summary = recipes.report_lines(out_dir) if recipe not in ("synthetic", "ldc93s1") else []
+    options = PrepareOptions.from_dict({
+        "strict": strict, "seed": seed, "dev_fraction": dev_fraction,
+        "test_fraction": test_fraction, "speaker_disjoint": not no_speaker_disjoint,
+        "exclude_test_text": exclude_test_text, "resplit": resplit, "path_column": path_column,
+        "text_column": text_column, "speaker_from_folder": speaker_from_folder,
+        "audio_dir": audio_dir, "workers": workers})
+    manifests = run_recipe(recipe, out_dir, src=src, config_path=config_path, workers=workers,
+                           options=options, preprocess_path=preprocess_path,
+                           align_model=align_model)
+    summary = report_lines(out_dir) if RECIPES[recipe].writes_report else []
     for line in summary or [f"{split}: {path}" for split, path in manifests.items()]:
         click.echo(line)
 
@@ -93,25 +94,23 @@ def bench() -> None:
 @click.option("--workers", default=0, help="Also time this many loader processes (0: skip).")
 @click.option("--seconds", default=10.0, show_default=True, help="Wall time per measurement.")
 @click.option("--batch-size", default=32, show_default=True)
-@click.option("--sample-rate", default=16000, show_default=True)
+@click.option("--sample-rate", default=DEFAULT_SAMPLE_RATE, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def bench_data(manifest, augment_option, workers, seconds, batch_size, sample_rate, as_json) -> None:
     """Audio-seconds per second the loader produces, per CPU core, from the shard cache."""
-    from edgeasr_device.vocab import Vocabulary
-
+    from edgeasr.configs import read_yaml
     from edgeasr.data.shards import load_corpus
     from edgeasr.data.throughput import cpu_count, measure
     from edgeasr.training.trainer import make_augmenter
+    from edgeasr_device.vocab import Vocabulary
 
     started = time.perf_counter()
     corpus = load_corpus(manifest, Vocabulary.english(), sample_rate)
     prepared = time.perf_counter() - started
     option = augment_option
     if option not in ("default", "none"):
-        import yaml
-
-        option = yaml.safe_load(Path(option).read_text())
+        option = read_yaml(option)
     augmenter = make_augmenter(option, sample_rate, seed=0)
     runs = [measure(corpus, "cache, no augmentation", None, 1, batch_size, seconds)]
     if augmenter is not None:
@@ -137,7 +136,7 @@ def bench_data(manifest, augment_option, workers, seconds, batch_size, sample_ra
               help="Normalise this file's text instead.")
 def normalize(text: tuple[str, ...], text_file: str | None) -> None:
     """Print TEXT as the models see it (lowercase, numbers as words, no punctuation)."""
-    from edgeasr.data.prepare import strip_sample_range
+    from edgeasr.prepare.corpora.ldc93s1 import strip_sample_range
     from edgeasr.text.normalize import normalize_english
 
     raw = strip_sample_range(Path(text_file).read_text(encoding="utf-8")) if text_file else " ".join(text)
@@ -146,29 +145,27 @@ def normalize(text: tuple[str, ...], text_file: str | None) -> None:
 
 @cli.command()
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Manifest whose first N utterances are previewed.")
+              help="Manifest from which N utterances are picked at random (seeded).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("-n", "count", default=8, show_default=True, help="Utterances to preview.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="YAML of augmentation options (or a config with an `augment:` mapping). "
                    "Default: the training default.")
-@click.option("--seed", default=0, show_default=True, help="Augmentation seed.")
-@click.option("--sample-rate", default=16000, show_default=True, help="Rate of the wavs written (Hz).")
+@click.option("--seed", default=0, show_default=True,
+              help="Seed of the utterances picked and of the augmentation.")
+@click.option("--sample-rate", default=DEFAULT_SAMPLE_RATE, show_default=True,
+              help="Rate of the wavs written (Hz).")
 @friendly_errors
 def augment(manifest, out_dir, count, config_path, seed, sample_rate) -> None:
     """Write original/augmented wav pairs and spectrogram PNGs to hear and see augmentation."""
-    import yaml
-
-    from edgeasr.data.augment import AugmentConfig
-    from edgeasr.data.augment_preview import write_preview
+    from edgeasr.augment.configs import AugmentConfig
+    from edgeasr.augment.preview import write_preview
+    from edgeasr.configs import read_yaml
 
     data = None
     if config_path:
-        try:
-            data = yaml.safe_load(Path(config_path).read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ValueError(f"{config_path} is not valid YAML: {err}") from err
-        if isinstance(data, dict) and "augment" in data:
+        data = read_yaml(config_path)
+        if "augment" in data:
             data = data["augment"]
     result = write_preview(manifest, out_dir, count, AugmentConfig.from_dict(data), seed, sample_rate)
     click.echo(f"wrote {result.written} original/augmented pairs; index: {result.index_path}")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from edgeasr.cli.common import friendly_errors
+from edgeasr_device.cli_options import decoding_options, shown_warnings
+from edgeasr_device.decoding import DecodingOptions
 
 
 @click.group()
@@ -26,25 +30,31 @@ def cli() -> None:
 @click.option("--checkpoint", default="best", show_default=True, help="Run checkpoint: best, last or a name.")
 @click.option("--threads", default=1, show_default=True, help="Interpreter threads (.tflite).")
 @click.option("--max-wer", type=float, help="Exit with status 1 if any WER is above this (0.10 = 10%).")
+@click.option("--compare", is_flag=True,
+              help="Also decode greedily (and, with --lm, by beam search without it): one "
+                   "table row per decoding.")
+@decoding_options
 @friendly_errors
-def evaluate(models, manifests, report_path, checkpoint, threads, max_wer) -> None:
-    """WER and CER (jiwer) of models on manifests; a table when there are several."""
+def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compare,
+             decoding: DecodingOptions) -> None:
+    """WER and CER (jiwer) of models on manifests; a table when there are several.
+
+    Greedy decoding unless a beam flag is given (--beam-width, --nbest, --lm, --hotword).
+    """
     from edgeasr.evaluation.evaluate import evaluate as run_evaluation
     from edgeasr.files import atomic_write_json
 
-    reports = [run_evaluation(m, t, checkpoint=checkpoint, threads=threads)
-               for m in models for t in manifests]
+    decodings = compared_decodings(decoding) if compare else [decoding]
+    with shown_warnings():
+        reports = [run_evaluation(m, t, checkpoint=checkpoint, threads=threads, options=o)
+                   for o in decodings for m in models for t in manifests]
     if len(reports) == 1:
         r = reports[0].rates
         click.echo(f"WER {100 * r.wer:.2f}%  CER {100 * r.cer:.2f}%  "
                    f"({r.utterances} utterances, {r.words} words, {r.exact} exact)")
     else:
-        click.echo(f"{'model':32s} {'test set':24s} {'WER':>7s} {'CER':>7s} {'utts':>5s} {'RTF':>7s}")
-        for report in reports:
-            r = report.rates
-            rtf = report.decode_seconds / max(report.audio_seconds, 1e-9)
-            click.echo(f"{_short(report.model):32s} {Path(report.manifest).stem:24s} "
-                       f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {r.utterances:5d} {rtf:7.4f}")
+        for line in results_table(reports):
+            click.echo(line)
     for report in reports:
         if report.failed:
             click.echo(f"{report.manifest}: {len(report.failed)} utterance(s) could not be read, "
@@ -57,14 +67,87 @@ def evaluate(models, manifests, report_path, checkpoint, threads, max_wer) -> No
         over = [r for r in reports if r.rates.wer > max_wer]
         for r in over:
             click.echo(f"FAIL: WER {100 * r.rates.wer:.2f}% > {100 * max_wer:.2f}% for "
-                       f"{_short(r.model)} on {r.manifest}", err=True)
+                       f"{r.model} on {r.manifest}", err=True)
         if over:
             sys.exit(1)
 
 
-def _short(path: str, width: int = 32) -> str:
-    text = str(path)
-    return text if len(text) <= width else "..." + text[-(width - 3):]
+def compared_decodings(decoding: DecodingOptions) -> list[DecodingOptions]:
+    """``--compare``: greedy, then beam search without the LM and hotwords (when the options
+    have any), then the options themselves."""
+    out = [DecodingOptions()]
+    if decoding.uses_beam and (decoding.lm is not None or decoding.hotwords):
+        out.append(decoding.replace(lm=None, hotwords=(), word_bonus=0.0))
+    out.append(decoding)
+    return list(dict.fromkeys(out))
+
+
+def decoding_label(options: dict) -> str:
+    """A short name of decoding options (``DecodingOptions.to_dict()``): ``greedy``,
+    ``beam16``, ``beam16+lm``, ``beam16+lm+hotwords``."""
+    if options.get("method", "greedy") == "greedy":
+        return "greedy"
+    label = f"{options.get('method')}{options.get('beam_width', '')}"
+    if options.get("lm"):
+        label += "+lm"
+    if options.get("hotwords"):
+        label += "+hotwords"
+    return label
+
+
+def results_table(reports) -> list[str]:
+    """Lines of the model x test set (x decoding) table; columns sized to the names in them.
+
+    Models and test sets are named by the shortest end of their paths that tells them apart
+    (test sets without the file extension where that suffices). A decoding column appears
+    when the reports were decoded in more than one way.
+    """
+    models = distinct_names([r.model for r in reports])
+    sets = distinct_names([r.manifest for r in reports], drop_extension=True)
+    labels = [decoding_label(getattr(r, "decoding", {}) or {}) for r in reports]
+    with_decoding = len(set(labels)) > 1
+    mw = max(len("model"), *map(len, models))
+    sw = max(len("test set"), *map(len, sets))
+    dw = max(len("decoding"), *map(len, labels))
+    head = f"{'decoding':{dw}s} " if with_decoding else ""
+    lines = [(f"{'model':{mw}s} {'test set':{sw}s} {head}"
+              f"{'WER':>7s} {'CER':>7s} {'utts':>5s} {'RTF':>7s}")]
+    for report, model, test_set, label in zip(reports, models, sets, labels):
+        r = report.rates
+        rtf = report.decode_seconds / max(report.audio_seconds, 1e-9)
+        cell = f"{label:{dw}s} " if with_decoding else ""
+        lines.append(f"{model:{mw}s} {test_set:{sw}s} {cell}"
+                     f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {r.utterances:5d} {rtf:7.4f}")
+    return lines
+
+
+def distinct_names(paths: Sequence[str | os.PathLike],
+                   drop_extension: bool = False) -> list[str]:
+    """For each path, its last few components: the fewest that no other path ends with.
+
+    ``a/test.jsonl`` and ``b/test.jsonl`` become ``a/test.jsonl`` and ``b/test.jsonl``;
+    ``x/dev.jsonl`` and ``x/test.jsonl`` become ``dev.jsonl`` and ``test.jsonl`` (``dev``
+    and ``test`` with ``drop_extension``, used when that keeps every name distinct). The same
+    path given twice gets the same name.
+    """
+    absolute = [Path(os.path.abspath(p)).parts for p in paths]
+    distinct = sorted(set(absolute))
+
+    def tail(parts: tuple[str, ...], k: int, strip: bool) -> str:
+        last = Path(parts[-1]).stem if strip and len(parts) > 1 else parts[-1]
+        return str(Path(*parts[-k:-1], last)) if k > 1 else last
+
+    for strip in ((True, False) if drop_extension else (False,)):
+        chosen: dict[tuple[str, ...], str] = {}
+        for parts in distinct:
+            others = [o for o in distinct if o != parts]
+            k = next((k for k in range(1, len(parts) + 1)
+                      if all(tail(o, k, strip) != tail(parts, k, strip) for o in others)),
+                     len(parts))
+            chosen[parts] = tail(parts, k, strip)
+        if len(set(chosen.values())) == len(distinct):
+            return [chosen[parts] for parts in absolute]
+    return [str(Path(*parts)) for parts in absolute]
 
 
 @cli.command()
@@ -73,12 +156,15 @@ def _short(path: str, width: int = 32) -> str:
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, with word times.")
 @click.option("--checkpoint", default="best", show_default=True)
+@decoding_options
 @friendly_errors
-def transcribe(model_path, audio, as_json, checkpoint) -> None:
-    """Transcribe audio files with a run or a .tflite file."""
+def transcribe(model_path, audio, as_json, checkpoint, decoding: DecodingOptions) -> None:
+    """Transcribe audio files with a run or a .tflite file (greedy unless a beam flag is
+    given)."""
     from edgeasr.evaluation.evaluate import load_transcriber
 
-    run, _ = load_transcriber(model_path, checkpoint)
+    with shown_warnings():
+        run, _ = load_transcriber(model_path, checkpoint, options=decoding)
     failures = 0
     for path, result in zip(audio, run([Path(a) for a in audio])):
         if isinstance(result, Exception):

@@ -12,6 +12,7 @@ import numpy as np
 
 from edgeasr.data.corpus import Corpus
 from edgeasr.data.shards import Skipped
+from edgeasr.errors import DataError
 from edgeasr.models.config import ModelConfig
 
 
@@ -63,7 +64,7 @@ class SpeechBatches:
     Batches hold utterances of similar length (sorted by duration with seeded jitter), at
     most ``batch_size`` utterances and ``max_batch_seconds`` of padded audio. With
     ``shuffle`` the batch order and membership change every epoch. ``augment`` (e.g. an
-    ``edgeasr.data.augment.Augmenter``) is called as ``augment(audio, key=(epoch, index))``.
+    ``edgeasr.augment.augmenter.Augmenter``) is called as ``augment(audio, key=(epoch, index))``.
     ``batch(epoch, i)`` is a pure function; ``edgeasr.data.loader`` streams batches from
     worker processes. Indexing (``batches[i]``) reads the current position's epoch.
     """
@@ -76,7 +77,7 @@ class SpeechBatches:
         self.corpus = corpus
         self.indices = np.arange(len(corpus)) if indices is None else np.asarray(indices)
         if self.indices.size == 0:
-            raise ValueError("no usable utterances to batch")
+            raise DataError("no usable utterances to batch")
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed

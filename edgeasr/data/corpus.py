@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeasr_device.audio import DEFAULT_SAMPLE_RATE
+
 
 class Corpus:
     """Base interface. ``lengths`` (U,) samples; ``texts``/``sources`` (U,) strings."""
@@ -47,7 +49,7 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
 class MemoryCorpus(Corpus):
     def __init__(self, audios: Sequence[np.ndarray], labels: Sequence[np.ndarray] | None = None,
                  texts: Sequence[str] | None = None, sources: Sequence[str] | None = None,
-                 sample_rate: int = 16000):
+                 sample_rate: int = DEFAULT_SAMPLE_RATE):
         self._audio = [a if a.dtype == np.int16 else to_pcm16(a) for a in audios]
         n = len(self._audio)
         self._labels = [np.asarray(l, np.int32) for l in labels] if labels is not None else \

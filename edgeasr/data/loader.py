@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -26,6 +27,9 @@ _WORKER_BATCHES: SpeechBatches | None = None
 def _init_worker(batches: SpeechBatches) -> None:
     global _WORKER_BATCHES
     _WORKER_BATCHES = batches
+    # Ctrl-C reaches the whole process group: the trainer handles it (checkpoint at the
+    # current batch, then stop), so workers must keep serving the batches it still waits for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _make_batch(position: tuple[int, int]):

@@ -1,7 +1,8 @@
-"""Transcribe with a Keras model: batched forward pass, then the device's greedy decoder.
+"""Transcribe with a Keras model: batched forward pass, then a device decoder.
 
-The decoder is the one the device runs (``edgeasr_device.decoding``), so Keras and TFLite
-results differ only where the networks' outputs differ.
+The decoders are the ones the device runs (``edgeasr_device.decoding``, chosen by
+``DecodingOptions``), so Keras and TFLite results differ only where the networks' outputs
+differ.
 """
 
 from __future__ import annotations
@@ -10,42 +11,51 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeasr.data.batches import collate
-from edgeasr.data.corpus import Corpus, MemoryCorpus
-from edgeasr_device.decoding import Transcript, greedy_decode
+from edgeasr.data.corpus import Corpus
+from edgeasr.evaluation.keras_model import KerasModel, length_batches
+from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
+from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
+__all__ = ["model_decoder", "transcribe_corpus", "transcribe_waveforms"]
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+def model_decoder(model: AcousticModel, options: DecodingOptions | None = None) -> Decoder:
+    """The decoder ``options`` name (default greedy) for ``model``'s vocabulary and frame rate."""
+    return make_decoder(options or DecodingOptions(), model.vocabulary, model.frame_duration)
 
 
 def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size: int = 16,
-                      indices: Sequence[int] | None = None) -> list[Transcript]:
-    """Greedy transcripts of corpus utterances (all, or ``indices``), in that order.
+                      indices: Sequence[int] | None = None,
+                      options: DecodingOptions | None = None) -> list[Transcript]:
+    """Transcripts of corpus utterances (all, or ``indices``), in that order.
+
+    Args:
+        model: a Keras ``CTCModel`` (e.g. the one being trained).
+        corpus: int16 audio at the model rate; read one batch at a time.
+        options: decoding (default: greedy).
 
     Utterances are batched by length so that little compute goes to padding.
     """
+    acoustic = KerasModel(model, vocabulary, batch_size=batch_size)
+    decoder = model_decoder(acoustic, options)
     indices = np.arange(len(corpus)) if indices is None else np.asarray(indices)
-    order = np.argsort(corpus.lengths[indices], kind="stable")
     results: list[Transcript | None] = [None] * len(indices)
-    frame_seconds = model.config.frame_seconds
-    for start in range(0, len(order), batch_size):
-        positions = order[start : start + batch_size]
-        items = [(corpus.audio(int(indices[p])).astype(np.float32) / 32768.0, np.zeros(0, np.int32))
-                 for p in positions]
-        x, _ = collate(items, pad_multiple=4000)
-        logits = np.asarray(model.predict_on_batch(x))
-        lengths = np.asarray(model.output_lengths(x["audio_lengths"]))
-        for row, position in enumerate(positions):
-            log_probs = log_softmax(logits[row, : lengths[row]])
-            results[position] = greedy_decode(log_probs, vocabulary, frame_seconds)
+    for positions in length_batches(corpus.lengths[indices], batch_size):
+        waveforms = [corpus.audio(int(indices[p])).astype(np.float32) / 32768.0 for p in positions]
+        for position, log_probs in zip(positions, acoustic.forward(waveforms)):
+            results[position] = decoder.decode(log_probs)
     return results  # type: ignore[return-value]
 
 
-def transcribe_waveforms(model, waveforms: Sequence[np.ndarray], vocabulary: Vocabulary,
-                         batch_size: int = 16) -> list[Transcript]:
-    """Greedy transcripts of float32 waveforms (N,) at the model's sample rate."""
-    corpus = MemoryCorpus(list(waveforms), sample_rate=model.config.frontend.sample_rate)
-    return transcribe_corpus(model, corpus, vocabulary, batch_size)
+def transcribe_waveforms(model: AcousticModel, waveforms: Sequence[np.ndarray],
+                         options: DecodingOptions | None = None) -> list[Transcript]:
+    """Transcripts of float32 waveforms ``(N_i,)`` at the model's sample rate, in order.
+
+    A model with ``log_probs_batch`` (a :class:`KerasModel`) runs them in batches of similar
+    length; any other model one at a time.
+    """
+    decoder = model_decoder(model, options)
+    batched = getattr(model, "log_probs_batch", None)
+    log_probs = batched(waveforms) if batched is not None else map(model.log_probs, waveforms)
+    return [decoder.decode(lp) for lp in log_probs]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgeasr.data.manifest import read_manifest
 from edgeasr.evaluation.metrics import ErrorRates, error_rates, utterance_rates
 from edgeasr.text.normalize import normalize_english
+from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError
 
 
@@ -23,11 +24,13 @@ class EvaluationReport:
     decode_seconds: float
     utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer
     failed: list[dict[str, str]]  # utterances whose audio could not be read
+    decoding: dict[str, Any] = field(default_factory=dict)  # DecodingOptions.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "manifest": self.manifest,
+            "decoding": self.decoding,
             **{k: v for k, v in asdict(self.rates).items()},
             "audio_seconds": self.audio_seconds,
             "decode_seconds": self.decode_seconds,
@@ -40,12 +43,15 @@ def is_tflite(path: str | os.PathLike) -> bool:
     return Path(path).is_file() and Path(path).suffix == ".tflite"
 
 
-def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", threads: int = 1):
-    """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory."""
+def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", threads: int = 1,
+                     options: DecodingOptions | None = None):
+    """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory, and the
+    model's sample rate. Each is an acoustic model plus the decoder ``options`` name (default
+    greedy); a path whose audio cannot be read gives its :class:`AudioError` instead."""
     if is_tflite(model_path):
         from edgeasr_device.recognizer import Recognizer
 
-        recognizer = Recognizer(model_path, num_threads=threads)
+        recognizer = Recognizer(model_path, num_threads=threads, options=options)
 
         def run_tflite(paths):
             results = []
@@ -59,11 +65,13 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
         return run_tflite, recognizer.sample_rate
 
     from edgeasr.evaluation.decode import transcribe_waveforms
+    from edgeasr.evaluation.keras_model import KerasModel
     from edgeasr.runs import load_model
     from edgeasr_device.audio import load_audio
 
-    model, info = load_model(model_path, checkpoint)
-    rate = info.model.frontend.sample_rate
+    network, info = load_model(model_path, checkpoint)
+    model = KerasModel(network, info.vocabulary)
+    rate = model.sample_rate
 
     def run_keras(paths):
         loaded, results = [], []
@@ -73,7 +81,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
             except AudioError as err:
                 loaded.append(err)
         good = [w for w in loaded if not isinstance(w, Exception)]
-        transcripts = iter(transcribe_waveforms(model, good, info.vocabulary))
+        transcripts = iter(transcribe_waveforms(model, good, options))
         for item in loaded:
             results.append(item if isinstance(item, Exception) else next(transcripts))
         return results
@@ -82,9 +90,11 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
 
 
 def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
-             checkpoint: str = "best", threads: int = 1) -> EvaluationReport:
+             checkpoint: str = "best", threads: int = 1,
+             options: DecodingOptions | None = None) -> EvaluationReport:
+    """WER/CER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say."""
     utterances = read_manifest(manifest)
-    transcribe, _ = load_transcriber(model_path, checkpoint, threads)
+    transcribe, _ = load_transcriber(model_path, checkpoint, threads, options)
     started = time.perf_counter()
     results = transcribe([u.audio_path for u in utterances])
     decode_seconds = time.perf_counter() - started
@@ -116,4 +126,5 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
         decode_seconds=decode_seconds,
         utterances=rows,
         failed=failed,
+        decoding=(options or DecodingOptions()).to_dict(),
     )

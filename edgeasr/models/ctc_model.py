@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from edgeasr.models.config import ModelConfig
-from edgeasr.models.conv import ConvEncoder
-from edgeasr.models.deepspeech import DeepSpeechEncoder
 from edgeasr.models.frontend import Frontend
 from edgeasr.models.specaugment import SpecAugment
 
@@ -29,13 +28,16 @@ class CTCModel(keras.Model):
         self.blank_index = blank_index
         self.frontend = Frontend(config.frontend, name="frontend")
         self.specaugment = SpecAugment(config.specaugment, seed=seed, name="specaugment")
-        if config.encoder == "conv":
-            self.encoder = ConvEncoder(config.conv, name="encoder")
-        elif config.encoder == "deepspeech":
-            self.encoder = DeepSpeechEncoder(config.deepspeech, name="encoder")
-        else:
-            raise ValueError(f"unknown encoder {config.encoder!r}: expected 'conv' or 'deepspeech'")
+        self.encoder = config.encoder.build(name="encoder")
         self.classifier = layers.Dense(config.vocab_size, name="classifier")
+
+    def build_weights(self) -> CTCModel:
+        """Create the weights by running a short dummy batch; returns ``self``."""
+        f = self.config.frontend
+        samples = f.n_fft + 4 * f.hop_length * self.config.time_stride
+        self({"audio": np.zeros((1, samples), np.float32),
+              "audio_lengths": np.array([samples], np.int32)})
+        return self
 
     def frame_lengths(self, audio_lengths):
         """(B,) samples -> (B,) frontend frames, 0 for audio shorter than one window."""

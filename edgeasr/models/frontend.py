@@ -116,5 +116,5 @@ class Frontend(keras.layers.Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        frontend = FrontendConfig(**config.pop("config"))
+        frontend = FrontendConfig.from_dict(config.pop("config"))
         return cls(frontend, **config)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import keras
 
@@ -12,6 +13,8 @@ from edgeasr.data.corpus import Corpus
 from edgeasr.evaluation.decode import transcribe_corpus
 from edgeasr.evaluation.metrics import error_rates
 from edgeasr.runs import RunDirectory, save_checkpoint
+from edgeasr.training.config import CheckpointConfig
+from edgeasr.training.interrupt import StopSignals, TrainingStopped
 from edgeasr_device.vocab import Vocabulary
 
 
@@ -55,21 +58,25 @@ class Checkpointer(keras.callbacks.Callback):
     ``state.json`` is replaced atomically after it, so an interruption at any moment leaves
     the last complete checkpoint usable by ``--resume``. A partial checkpoint records the
     epoch and the number of its batches already trained, and resuming continues with the
-    next batch of the same (seeded) epoch plan.
+    next batch of the same (seeded) epoch plan. When ``stop`` has recorded a signal, a
+    partial checkpoint is written after the batch in progress and :class:`TrainingStopped`
+    ends ``fit`` (see :mod:`edgeasr.training.interrupt`).
     """
 
     PARTIAL = "partial"
 
-    def __init__(self, run: RunDirectory, batches, keep: int = 3,
-                 stop_at_dev_wer: float | None = None, every_minutes: float = 10.0,
-                 every_steps: int = 0):
+    def __init__(self, run: RunDirectory, batches, config: CheckpointConfig | None = None,
+                 stop: StopSignals | None = None, extra_state: Mapping[str, Any] | None = None):
         super().__init__()
+        config = config or CheckpointConfig()
         self.run = run
         self.batches = batches
-        self.keep = keep
-        self.stop_at_dev_wer = stop_at_dev_wer
-        self.every_seconds = every_minutes * 60.0 if every_minutes else None
-        self.every_steps = every_steps
+        self.keep = config.keep
+        self.stop_at_dev_wer = config.stop_at_dev_wer
+        self.every_seconds = config.every_minutes * 60.0 if config.every_minutes else None
+        self.every_steps = config.every_steps
+        self.stop = stop
+        self.extra_state = dict(extra_state or {})  # saved in every checkpoint (the LR schedule)
         self._last_save = time.monotonic()
         self._epoch = 0
 
@@ -79,14 +86,18 @@ class Checkpointer(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = self.batches.start + batch + 1  # batches of this epoch done
         if step >= self.batches.batches_per_epoch:
-            return  # the epoch-end checkpoint follows
+            return  # the epoch-end checkpoint follows (also after a stop request)
+        signum = self.stop.requested if self.stop is not None else None
         due_steps = self.every_steps and step % self.every_steps == 0
         due_time = self.every_seconds and time.monotonic() - self._last_save >= self.every_seconds
-        if due_steps or due_time:
-            state = {"epoch": self._epoch, "step": step}
+        if due_steps or due_time or signum is not None:
+            state = {"epoch": self._epoch, "step": step, **self.extra_state}
             save_checkpoint(self.model, self.run.checkpoint_dir(self.PARTIAL), state, self.run.read_info())
-            self.run.write_state({**self.run.read_state(), **state, "last": self.PARTIAL})
+            self.run.write_state({**self.run.read_state(), "epoch": self._epoch, "step": step,
+                                  "last": self.PARTIAL})
             self._last_save = time.monotonic()
+        if signum is not None:
+            raise TrainingStopped(signum, self._epoch, step)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -94,7 +105,7 @@ class Checkpointer(keras.callbacks.Callback):
         done = epoch + 1
         name = f"epoch-{done:04d}"
         metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
-        ckpt_state = {"epoch": done, "step": 0, "metrics": metrics}
+        ckpt_state = {"epoch": done, "step": 0, "metrics": metrics, **self.extra_state}
         info = self.run.read_info()
         save_checkpoint(self.model, self.run.checkpoint_dir(name), ckpt_state, info)
         wer = metrics.get("dev_wer")

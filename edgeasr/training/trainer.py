@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,12 +17,25 @@ from edgeasr import __version__
 from edgeasr.data.batches import SpeechBatches, trainable_indices
 from edgeasr.data.loader import fit_input
 from edgeasr.data.shards import load_corpus, report_skipped
+from edgeasr.errors import DataError, RunError
 from edgeasr.files import atomic_write_json
 from edgeasr.models.config import ModelConfig
+from edgeasr.runs import (
+    RunDirectory,
+    RunInfo,
+    build_model,
+    read_checkpoint_state,
+    restore_checkpoint,
+)
 from edgeasr.training.callbacks import Checkpointer, DevEvaluation, EpochProgress
 from edgeasr.training.config import TrainConfig
-from edgeasr.errors import RunError
-from edgeasr.runs import RunDirectory, RunInfo, build_model, restore_checkpoint
+from edgeasr.training.interrupt import StopSignals, TrainingStopped
+from edgeasr.training.schedule import (
+    Segment,
+    continue_segments,
+    make_optimizer,
+    warmup_steps,
+)
 from edgeasr_device.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -33,21 +47,7 @@ class TrainResult:
     epochs_done: int
     best_dev_wer: float | None
     best_epoch: int | None
-
-
-def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    total = max(1, config.epochs * steps_per_epoch)
-    warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate * 0.01 if warmup else config.learning_rate,
-        decay_steps=max(1, total - warmup),
-        alpha=config.min_learning_rate_fraction,
-        warmup_target=config.learning_rate if warmup else None,
-        warmup_steps=warmup,
-    )
-    return keras.optimizers.AdamW(
-        learning_rate=schedule, weight_decay=config.weight_decay, global_clipnorm=config.clip_norm
-    )
+    stopped_by: int | None = None  # the signal that ended training early, after a checkpoint
 
 
 def _tensorboard(log_dir: Path) -> keras.callbacks.Callback | None:
@@ -59,6 +59,33 @@ def _tensorboard(log_dir: Path) -> keras.callbacks.Callback | None:
         log.warning("TensorBoard logging is off: tensorflow/tensorboard are not installed")
         return None
     return keras.callbacks.TensorBoard(log_dir=str(log_dir), write_graph=False)
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a run stands: epochs done, batches of the next epoch done, its LR schedule."""
+
+    epoch: int = 0
+    step: int = 0
+    schedule: tuple[Segment, ...] | None = None  # None: a fresh run's (or 0.1's) single segment
+
+
+def _position(run: RunDirectory) -> _Position:
+    """The position of the run's last checkpoint (none yet: the start)."""
+    last = run.read_state().get("last")
+    if not last:
+        return _Position()
+    state = read_checkpoint_state(run.checkpoint_dir(last))
+    schedule = state.get("schedule")
+    return _Position(int(state["epoch"]), int(state.get("step", 0)),
+                     tuple(Segment.from_dict(s) for s in schedule) if schedule else None)
+
+
+def _result(run: RunDirectory, stopped_by: int | None = None) -> TrainResult:
+    state = run.read_state()
+    best = state.get("best") or {}
+    return TrainResult(run.path, int(state.get("epoch", 0)), best.get("dev_wer"), best.get("epoch"),
+                       stopped_by)
 
 
 def train(
@@ -75,14 +102,29 @@ def train(
     """Train a CTC model; with ``resume``, continue the run in ``out_dir`` where it stopped.
 
     On resume, the model config, vocabulary and data come from the run itself; a new
-    ``train_config`` may raise the epoch count (other options stay as first given).
+    ``train_config`` may change the epoch count (other options stay as first given), and the
+    learning rate continues from where it stopped (:mod:`edgeasr.training.schedule`).
+    SIGINT/SIGTERM during training save a checkpoint at the current batch and return with
+    ``stopped_by`` set (:mod:`edgeasr.training.interrupt`).
+
+    Raises:
+        RunError: ``out_dir`` already holds a run (without ``resume``) or none (with it).
+        DataError: missing manifests or no usable utterances.
     """
     run = RunDirectory(out_dir)
+    position = _Position()
     if resume:
         info = run.read_info()
+        cfg = TrainConfig.from_dict(info.train, f"{run.info_path}: train")  # 0.1's: migrated
+        first_epochs = cfg.epochs
         if train_config is not None:
-            info = RunInfo(info.model, info.vocabulary, info.train.replace(epochs=train_config.epochs),
-                           info.data, info.edgeasr_version)
+            cfg = cfg.replace(epochs=train_config.epochs)
+        info = dataclasses.replace(info, train=cfg.to_dict())
+        position = _position(run)
+        if position.epoch >= cfg.epochs:
+            echo(f"{run.path} already finished {position.epoch} of {cfg.epochs} epochs; "
+                 "pass --epochs with a larger total to train on")
+            return _result(run)
         train_manifest = train_manifest or info.data.get("train")
         dev_manifest = dev_manifest or info.data.get("dev")
     else:
@@ -92,30 +134,32 @@ def train(
                 "or choose another --out folder"
             )
         if train_manifest is None or dev_manifest is None:
-            raise ValueError("train needs --train and --dev manifests")
+            raise DataError("train needs --train and --dev manifests")
         vocabulary = vocabulary or Vocabulary.english()
         model_config = (model_config or ModelConfig()).replace(vocab_size=vocabulary.size)
+        cfg = train_config or TrainConfig()
         info = RunInfo(
             model=model_config,
             vocabulary=vocabulary,
-            train=train_config or TrainConfig(),
+            train=cfg.to_dict(),
             data={"train": str(Path(train_manifest).resolve()), "dev": str(Path(dev_manifest).resolve())},
             edgeasr_version=__version__,
         )
+        first_epochs = cfg.epochs
 
-    cfg = info.train
     keras.utils.set_random_seed(cfg.seed)
     rate = info.model.frontend.sample_rate
-    train_corpus = load_corpus(train_manifest, info.vocabulary, rate, cfg.cache_dir, cfg.strict, cfg.workers)
-    dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, cfg.cache_dir, cfg.strict, cfg.workers)
+    data = cfg.data
+    train_corpus = load_corpus(train_manifest, info.vocabulary, rate, data.cache_dir, data.strict, data.workers)
+    dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, data.cache_dir, data.strict, data.workers)
     train_indices, too_short = trainable_indices(train_corpus, info.model)
     report_skipped(too_short, str(train_manifest))
-    if too_short and cfg.strict:
-        raise ValueError(f"{too_short[0].source}: {too_short[0].reason} (--strict)")
+    if too_short and data.strict:
+        raise DataError(f"{too_short[0].source}: {too_short[0].reason} (--strict)")
     if train_indices.size == 0:
-        raise ValueError(f"{train_manifest}: no usable utterances (see the skipped lines above)")
+        raise DataError(f"{train_manifest}: no usable utterances (see the skipped lines above)")
     if len(dev_corpus) == 0:
-        raise ValueError(f"{dev_manifest}: no usable utterances (see the skipped lines above)")
+        raise DataError(f"{dev_manifest}: no usable utterances (see the skipped lines above)")
 
     run.path.mkdir(parents=True, exist_ok=True)
     run.write_info(info)
@@ -124,64 +168,78 @@ def train(
         "dev": dev_corpus.skipped,
     })
     batches = SpeechBatches(
-        train_corpus, cfg.batch_size, np.tile(train_indices, cfg.repeat), shuffle=True,
-        seed=cfg.seed, max_batch_seconds=cfg.max_batch_seconds,
-        augment=make_augmenter(cfg.augment, rate, cfg.seed), config=info.model,
+        train_corpus, data.batch_size, np.tile(train_indices, data.repeat), shuffle=True,
+        seed=cfg.seed, max_batch_seconds=data.max_batch_seconds,
+        augment=make_augmenter(data.augment, rate, cfg.seed), config=info.model,
     )
+    per_epoch = batches.batches_per_epoch
+    schedule = position.schedule or (Segment(0, max(1, first_epochs * per_epoch)),)
+    schedule = continue_segments(
+        schedule, position.epoch * per_epoch + position.step, max(1, cfg.epochs * per_epoch),
+        warmup_steps(cfg.optim, per_epoch, schedule[0].total))
     model = build_model(info.model, info.vocabulary, seed=cfg.seed)
-    model.compile(optimizer=_optimizer(cfg, batches.batches_per_epoch), jit_compile=_jit_compile())
+    model.compile(optimizer=make_optimizer(cfg.optim, per_epoch, cfg.epochs, schedule),
+                  jit_compile=_jit_compile())
 
-    epoch, step = 0, 0
-    if resume:
-        state = run.read_state()
-        if state.get("last"):
-            restored = restore_checkpoint(model, run.checkpoint_dir(state["last"]))
-            epoch, step = int(restored["epoch"]), int(restored.get("step", 0))
-            echo(f"resuming {run.path} at epoch {epoch + 1}" + (f", batch {step + 1}" if step else ""))
-    if epoch >= cfg.epochs:
-        echo(f"{run.path} already finished {epoch} of {cfg.epochs} epochs")
-    else:
+    epoch, step = position.epoch, position.step
+    if epoch or step:
+        restore_checkpoint(model, run.checkpoint_dir(run.read_state()["last"]))
+        echo(f"resuming {run.path} at epoch {epoch + 1}" + (f", batch {step + 1}" if step else ""))
+    with StopSignals() as stop:  # from here on, SIGINT/SIGTERM stop at the next batch
         echo(
             f"training {info.model.name} ({model.count_params():,} parameters) on "
             f"{train_indices.size} utterances ({train_corpus.seconds / 3600:.2f} h), "
-            f"{batches.batches_per_epoch} batches per epoch, dev {len(dev_corpus)} utterances"
+            f"{per_epoch} batches per epoch, dev {len(dev_corpus)} utterances"
         )
-        checkpointer = Checkpointer(run, batches, keep=cfg.keep_checkpoints,
-                                    stop_at_dev_wer=cfg.stop_at_dev_wer,
-                                    every_minutes=cfg.checkpoint_every_minutes,
-                                    every_steps=cfg.checkpoint_every_steps)
-        log_csv = run.path / "log.csv"
-        if epoch == 0 and step == 0:
-            log_csv.unlink(missing_ok=True)
-        callbacks = [
-            EpochProgress(cfg.epochs),
-            DevEvaluation(dev_corpus, range(len(dev_corpus)), info.vocabulary, cfg.batch_size, echo=echo),
-            checkpointer,
-            keras.callbacks.CSVLogger(str(log_csv), append=True),
-        ]
-        board = _tensorboard(run.path / "tensorboard")
-        if board is not None:
-            callbacks.append(board)
-        # One fit call per epoch: its batch plan (and length) is a function of the epoch, and a
-        # resumed run starts inside an epoch.
+        callbacks = _callbacks(run, info, cfg, batches, dev_corpus, stop, schedule,
+                               fresh=not (epoch or step), echo=echo)
+        # One fit call per epoch: its batch plan (and length) is a function of the epoch, and
+        # a resumed run starts inside an epoch.
         for current in range(epoch, cfg.epochs):
             batches.set_position(current, step if current == epoch else 0)
-            model.fit(fit_input(batches, cfg.loader_workers), epochs=current + 1,
-                      initial_epoch=current, steps_per_epoch=len(batches), shuffle=False,
-                      callbacks=callbacks, verbose=verbose)
+            try:
+                model.fit(fit_input(batches, data.loader_workers), epochs=current + 1,
+                          initial_epoch=current, steps_per_epoch=len(batches), shuffle=False,
+                          callbacks=callbacks, verbose=verbose)
+            except TrainingStopped as stopped:
+                echo(f"{stopped}: saved checkpoint 'partial'; continue with --resume")
+                return _result(run, stopped.signum)
+            if stop.requested is not None and current + 1 < cfg.epochs:
+                echo(f"stopped by {signal.Signals(stop.requested).name} after epoch {current + 1}; "
+                     "continue with --resume")
+                return _result(run, stop.requested)
             if model.stop_training:
                 break
+    return _result(run)
 
-    state = run.read_state()
-    best = state.get("best") or {}
-    return TrainResult(run.path, int(state.get("epoch", 0)), best.get("dev_wer"), best.get("epoch"))
+
+def _callbacks(run: RunDirectory, info: RunInfo, cfg: TrainConfig, batches: SpeechBatches,
+               dev_corpus, stop: StopSignals, schedule: tuple[Segment, ...], fresh: bool,
+               echo: Callable[[str], None]) -> list:
+    """Progress, dev WER, checkpoints (with the LR schedule in each), CSV and TensorBoard logs."""
+    log_csv = run.path / "log.csv"
+    if fresh:
+        log_csv.unlink(missing_ok=True)
+    callbacks = [
+        EpochProgress(cfg.epochs),
+        DevEvaluation(dev_corpus, range(len(dev_corpus)), info.vocabulary, cfg.data.batch_size,
+                      echo=echo),
+        Checkpointer(run, batches, cfg.checkpoint, stop=stop,
+                     extra_state={"schedule": [asdict(s) for s in schedule]}),
+        keras.callbacks.CSVLogger(str(log_csv), append=True),
+    ]
+    board = _tensorboard(run.path / "tensorboard")
+    if board is not None:
+        callbacks.append(board)
+    return callbacks
 
 
 def make_augmenter(option: str | dict | None, sample_rate: int, seed: int):
     """The waveform augmenter a TrainConfig asks for, or None."""
     if option in (None, "none"):
         return None
-    from edgeasr.data.augment import DEFAULT_AUGMENT, AugmentConfig, Augmenter
+    from edgeasr.augment.augmenter import Augmenter
+    from edgeasr.augment.configs import DEFAULT_AUGMENT, AugmentConfig
 
     config = DEFAULT_AUGMENT if option == "default" else AugmentConfig.from_dict(option)
     return Augmenter(config, sample_rate, seed=seed)
@@ -191,23 +249,3 @@ def _jit_compile() -> bool:
     # XLA recompiles for every new padded shape; on the TensorFlow CPU backend that costs more
     # than it saves. JAX always compiles (bucketed shapes keep recompiles rare).
     return keras.backend.backend() == "jax"
-
-
-def load_yaml_config(path: str | os.PathLike) -> dict:
-    """``{preset: NAME, model: {...overrides}, train: {...options}}`` from a YAML file."""
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ValueError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as err:
-        raise ValueError(f"{path} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping with preset/model/train keys")
-    unknown = set(data) - {"preset", "model", "train", "corpus"}  # corpus: for `prepare`
-    if unknown:
-        raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)} (use preset, model, train, corpus)")
-    json.dumps(data)  # configs must be plain data
-    return data

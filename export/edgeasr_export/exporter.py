@@ -74,14 +74,15 @@ def export_run(
     if dev and Path(dev).exists():
         parity_audio = calibration_audio(dev, sample_rate, limit=parity_utterances)
     content = convert(model, quantization, calibration=audio)
+    model_dict = info.model.to_dict()  # the encoder as {"kind": ..., **options}
     metadata = ArtifactMetadata(
         format_version=FORMAT_VERSION,
         edgeasr_version=__version__,
         vocabulary=info.vocabulary,
         sample_rate=sample_rate,
         frame_duration=info.model.frame_seconds,
-        frontend=info.model.to_dict()["frontend"],
-        model=info.model.to_dict(),
+        frontend=model_dict["frontend"],
+        model=model_dict,
         quantization=quantization,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )

@@ -1,4 +1,9 @@
-"""Does the exported file compute what the Keras model computes? Logits and transcripts."""
+"""Does the exported file compute what the Keras model computes? Logits and transcripts.
+
+The TFLite side runs through :class:`edgeasr_device.model.TfliteModel`, the loop the device
+runs (short audio padded to one analysis frame); the Keras model sees the same padded
+waveform, at batch 1 and without a length mask, as the exported graph does.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from edgeasr.evaluation.decode import log_softmax
-from edgeasr_device.decoding import greedy_decode
-from edgeasr_device.interpreter import make_interpreter
+from edgeasr_device.artifact import ArtifactMetadata
+from edgeasr_device.decoding import DecodingOptions, log_softmax, make_decoder
+from edgeasr_device.model import TfliteModel
 from edgeasr_device.vocab import Vocabulary
 
 
@@ -27,38 +32,35 @@ class ParityReport:
         return asdict(self)
 
 
-def tflite_log_probs(model_content: bytes, waveforms: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Run the exported graph on each waveform (N,) -> (T, V), as the device does."""
-    interpreter = make_interpreter(model_content, num_threads=1)
-    inp = interpreter.get_input_details()[0]["index"]
-    out = interpreter.get_output_details()[0]["index"]
-    results = []
-    for waveform in waveforms:
-        interpreter.resize_tensor_input(inp, [1, waveform.shape[0]])
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(inp, waveform[None, :].astype(np.float32))
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out)[0].copy())
-    return results
-
-
 def check_parity(model, model_content: bytes, waveforms: Sequence[np.ndarray],
-                 vocabulary: Vocabulary) -> ParityReport:
-    """Compare Keras (batch 1, float) with the TFLite file on the same waveforms."""
+                 vocabulary: Vocabulary, metadata: ArtifactMetadata | None = None,
+                 options: DecodingOptions | None = None) -> ParityReport:
+    """Compare Keras (batch 1, float) with the TFLite file on the same waveforms.
+
+    Args:
+        model: the Keras ``CTCModel`` that was exported.
+        model_content: the exported ``.tflite`` bytes (with edgeasr metadata, unless
+            ``metadata`` is given).
+        waveforms: float32 ``(N_i,)`` at the model's sample rate.
+        vocabulary: the model's output classes.
+        options: decoding of both outputs for the transcript comparison (default: greedy).
+    """
     if not waveforms:
         raise ValueError("parity needs at least one waveform")
-    lite = tflite_log_probs(model_content, waveforms)
+    lite = TfliteModel(model_content, num_threads=1, source="<exported model>", metadata=metadata)
+    decoder = make_decoder(options or DecodingOptions(), vocabulary, model.config.frame_seconds)
     deltas, prob_deltas, agree, mismatches, frames, same_frames = [], [], 0, [], 0, 0
-    for waveform, lite_lp in zip(waveforms, lite):
-        keras_lp = log_softmax(np.asarray(model.predict_on_batch(waveform[None, :]))[0])
+    for waveform in waveforms:
+        samples = lite.padded(waveform)
+        lite_lp = lite.log_probs(samples)
+        keras_lp = log_softmax(np.asarray(model.predict_on_batch(samples[None, :]))[0])
         delta = np.abs(keras_lp - lite_lp)
         deltas.append(delta)
         prob_deltas.append(float(np.abs(np.exp(keras_lp) - np.exp(lite_lp)).max()))
         frames += keras_lp.shape[0]
         same_frames += int((keras_lp.argmax(-1) == lite_lp.argmax(-1)).sum())
-        frame_seconds = model.config.frame_seconds
-        a = greedy_decode(keras_lp, vocabulary, frame_seconds).text
-        b = greedy_decode(lite_lp, vocabulary, frame_seconds).text
+        a = decoder.decode(keras_lp).text
+        b = decoder.decode(lite_lp).text
         if a == b:
             agree += 1
         else:

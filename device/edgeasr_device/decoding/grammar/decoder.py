@@ -1,0 +1,186 @@
+"""The ``"grammar"`` decoding method: voice commands as text, intent and slot values.
+
+Strict mode (default) searches only the sentences of the grammar
+(:func:`~.search.grammar_search`), then checks that the winner is plausible: its best
+alignment is compared with the unconstrained best path (arg-max per frame), and the
+difference, in nats per *speech frame* (a frame where either path emits a token, so that
+leading and trailing silence does not dilute it), must not exceed
+``DecodingOptions.grammar_threshold``, and no word's confidence may be under
+``grammar_min_confidence``: the first test catches speech unlike any sentence, the second a
+sentence with one word the speaker did not say ("turn off" heard by a grammar that only has
+"turn on"). Otherwise the result is "no match" with the reason.
+
+Bias mode (``grammar_mode="bias"``) runs an open-vocabulary search pulled toward the
+grammar (:mod:`.bias`) and reports the intent whenever the transcript parses.
+
+Word times come from the CTC alignment of the chosen sentence. A word's confidence is
+``exp`` of the mean, over its frames, of the aligned class's log-probability minus the
+frame's best: 1.0 when the word is what the model would have said anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...errors import VocabularyError
+from ...vocab import Vocabulary
+from ..align import viterbi_align
+from ..base import (
+    EMPTY_TRANSCRIPT,
+    GRAMMAR_MIN_CONFIDENCE,
+    GRAMMAR_THRESHOLD,
+    DecodingOptions,
+    Intent,
+    Transcript,
+    Word,
+    register_decoder,
+)
+from ..greedy import greedy_ids
+from .intents import Grammar, load_grammar
+from .search import grammar_search
+
+__all__ = ["GrammarDecoder"]
+
+#: Prefixes kept per frame by the strict grammar search (``DecodingOptions.beam_width``).
+BEAM_WIDTH = 16
+
+
+@register_decoder("grammar")
+class GrammarDecoder:
+    """Decode into the sentences (strict) or toward the sentences (bias) of a grammar.
+
+    Args:
+        grammar: from :func:`~.intents.load_grammar`, for this model's vocabulary.
+        frame_duration: seconds per model output frame.
+        threshold: no-match threshold, nats per speech frame (strict mode).
+        min_confidence: no match when a word's confidence is below this (strict mode).
+        mode: ``"strict"`` or ``"bias"``.
+        biased: the open-vocabulary decoder of bias mode.
+    """
+
+    def __init__(self, grammar: Grammar, frame_duration: float,
+                 threshold: float = GRAMMAR_THRESHOLD, mode: str = "strict", biased=None,
+                 beam_width: int = BEAM_WIDTH,
+                 min_confidence: float = GRAMMAR_MIN_CONFIDENCE):
+        self.grammar = grammar
+        self.vocabulary: Vocabulary = grammar.vocabulary
+        self.frame_duration = float(frame_duration)
+        self.threshold = float(threshold)
+        self.min_confidence = float(min_confidence)
+        self.mode = mode
+        self.biased = biased
+        self.beam_width = int(beam_width)
+
+    @classmethod
+    def from_options(cls, options: DecodingOptions, vocabulary: Vocabulary,
+                     frame_duration: float) -> GrammarDecoder:
+        """Load ``options.grammar`` for this vocabulary (and, in bias mode, its LM)."""
+        grammar = load_grammar(options.grammar, vocabulary,
+                               skip_unusable=options.grammar_skip_unusable)
+        biased = None
+        if options.grammar_mode == "bias":
+            from .bias import biased_decoder
+            biased = biased_decoder(grammar, options, frame_duration)
+        return cls(grammar, frame_duration, options.grammar_threshold, options.grammar_mode,
+                   biased, options.beam_width, options.grammar_min_confidence)
+
+    def decode(self, log_probs: np.ndarray) -> Transcript:
+        """``(T, V)`` log-probabilities -> transcript with ``intent`` or ``no_match``."""
+        lp = np.asarray(log_probs)
+        if lp.ndim != 2 or lp.shape[1] != self.vocabulary.size:
+            raise VocabularyError(f"log_probs must have shape (T, {self.vocabulary.size}) for "
+                                  f"this vocabulary, got {lp.shape}")
+        if lp.shape[0] == 0:
+            return _no_match("the audio gave no frames")
+        if self.mode == "bias":
+            return self._decode_biased(lp)
+        return self._decode_strict(lp)
+
+    # ------------------------------------------------------------------------------------
+    def _decode_strict(self, lp: np.ndarray) -> Transcript:
+        vocab = self.vocabulary
+        best, partial = grammar_search(lp, self.grammar.graph, vocab.blank_index,
+                                       beam_width=self.beam_width)
+        free = vocab.decode(greedy_ids(lp, vocab.blank_index)).strip()
+        if best is None:
+            heard = vocab.decode(partial.ids).strip()
+            return _no_match(f"no sentence of the grammar fits the audio (the search ended "
+                             f"inside \"{heard}...\"; the free transcription is \"{free}\")")
+        ids = list(best.ids)
+        while ids and ids[-1] == vocab.space_index:
+            ids.pop()
+        text = vocab.decode(ids)
+        align = viterbi_align(lp, ids, vocab.blank_index)
+        top = lp.max(axis=1).astype(np.float64)
+        speech = (lp.argmax(axis=1) != vocab.blank_index) | (align.path != vocab.blank_index)
+        gap = float((top.sum() - align.log_prob) / max(1, int(speech.sum())))
+        if gap > self.threshold:
+            return _no_match(f"the closest sentence of the grammar, \"{text}\", is {gap:.2f} "
+                             f"nats per speech frame less likely than the free transcription "
+                             f"\"{free}\" (threshold {self.threshold:g})")
+        words = self._words(lp, ids, align, top)
+        weakest = min(words, key=lambda w: w.confidence)
+        if weakest.confidence < self.min_confidence:
+            return _no_match(f"the word \"{weakest.text}\" of the closest sentence of the "
+                             f"grammar, \"{text}\", has confidence {weakest.confidence:.3f}, "
+                             f"below {self.min_confidence:g}: the free transcription is "
+                             f"\"{free}\"")
+        transcript = _transcript(words)
+        intent = self.grammar.parse(text)
+        if intent is None:  # the graph and hassil's matcher disagree: say so
+            return _no_match(f"\"{text}\" is a sentence of the grammar but hassil's matcher "
+                             f"finds no intent for it (does it need context?)", transcript)
+        return _with_intent(transcript, intent)
+
+    def _decode_biased(self, lp: np.ndarray) -> Transcript:
+        transcript = self.biased.decode(lp)
+        intent = self.grammar.parse(transcript.text)
+        if intent is None:
+            reason = ("the transcript matches no sentence of the grammar" if transcript.text
+                      else "nothing was recognised")
+            return _no_match(reason, transcript)
+        return _with_intent(transcript, intent)
+
+    def _words(self, lp: np.ndarray, ids: list[int], align, top: np.ndarray) -> list[Word]:
+        """Words of the aligned sentence with times and confidences.
+
+        A word's time is its tokens' frames; its confidence also counts the frames after it
+        up to the next word (the space and blanks), where speech the grammar lacks shows up.
+        """
+        space = self.vocabulary.space_index
+        tokens = self.vocabulary.tokens
+        chosen = lp[np.arange(lp.shape[0]), align.path].astype(np.float64) - top
+        spans, first = [], 0
+        for i in range(len(ids) + 1):
+            if i == len(ids) or ids[i] == space:
+                if i > first:
+                    spans.append((first, i))
+                first = i + 1
+        words = []
+        for k, (a, b) in enumerate(spans):
+            start, end = align.tokens[a].start, align.tokens[b - 1].end
+            reach = align.tokens[spans[k + 1][0]].start if k + 1 < len(spans) else end
+            conf = float(np.exp(chosen[start:reach].mean())) if reach > start else 0.0
+            words.append(Word("".join(tokens[j] for j in ids[a:b]),
+                              start * self.frame_duration, end * self.frame_duration, conf))
+        return words
+
+
+def _transcript(words: list[Word]) -> Transcript:
+    if not words:
+        return EMPTY_TRANSCRIPT
+    return Transcript(text=" ".join(w.text for w in words), words=tuple(words),
+                      confidence=float(np.mean([w.confidence for w in words])))
+
+
+def _with_intent(transcript: Transcript, intent: Intent) -> Transcript:
+    return dataclasses.replace(transcript, intent=intent, no_match=None)
+
+
+def _no_match(reason: str, heard: Transcript | None = None) -> Transcript:
+    """A no-match result; in bias mode the open-vocabulary transcript is kept."""
+    if heard is None:
+        return Transcript(text="", words=(), confidence=0.0, no_match=reason)
+    return dataclasses.replace(heard, intent=None, no_match=reason)

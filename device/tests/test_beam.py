@@ -1,0 +1,178 @@
+"""CTC prefix beam search against brute-force enumeration of every frame path."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from edgeasr_device.decoding import DecodingOptions, make_decoder
+from edgeasr_device.decoding.arpa import read_arpa
+from edgeasr_device.decoding.beam import prefix_beam_search
+from edgeasr_device.decoding.hotwords import HotwordBooster, parse_hotword
+from edgeasr_device.decoding.lm_scorer import NgramScorer
+from edgeasr_device.decoding.scoring import PrefixScorer
+from edgeasr_device.vocab import Vocabulary
+
+VOCAB = Vocabulary(tokens=("<blank>", " ", "a", "b"), blank_index=0)
+ARPA = """\\data\\
+ngram 1=6
+ngram 2=5
+
+\\1-grams:
+-0.5\t</s>
+-99\t<s>\t-0.3
+-0.7\ta\t-0.2
+-0.9\tb\t-0.25
+-1.1\tab\t-0.1
+-1.6\t<unk>
+
+\\2-grams:
+-0.2\t<s> a
+-0.4\ta b
+-0.3\tb a
+-0.35\tab </s>
+-0.6\t<s> ab
+
+\\end\\
+"""
+
+
+def random_log_probs(rng: np.random.Generator, t: int, v: int, peak: float = 2.0) -> np.ndarray:
+    logits = rng.normal(size=(t, v)) * peak
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def brute_force(lp: np.ndarray, blank: int, scorer: PrefixScorer | None):
+    """Every labelling with ln P_ctc (sum over its frame paths) plus the scorer's final
+    score, best first."""
+    acoustic: dict[tuple[int, ...], float] = {}
+    for path in itertools.product(range(lp.shape[1]), repeat=lp.shape[0]):
+        score = float(sum(lp[t, c] for t, c in enumerate(path)))
+        tokens = tuple(c for i, c in enumerate(path)
+                       if c != blank and (i == 0 or path[i - 1] != c))
+        acoustic[tokens] = np.logaddexp(acoustic.get(tokens, -np.inf), score)
+    totals = {}
+    for tokens, value in acoustic.items():
+        extra = 0.0
+        if scorer is not None:
+            state, _ = scorer.initial()
+            for token in tokens:
+                state, _ = scorer.extend(state, token)
+            extra = scorer.final(state)
+        totals[tokens] = (value + extra, value)
+    return sorted(totals.items(), key=lambda kv: -kv[1][0])
+
+
+@pytest.fixture(scope="module")
+def lm_scorer(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lm") / "tiny.arpa"
+    path.write_text(ARPA)
+    return NgramScorer(read_arpa(path), VOCAB)
+
+
+def scorers(lm_scorer):
+    hot = HotwordBooster([parse_hotword("ab:2"), parse_hotword("b a:1.5")], VOCAB)
+    return {
+        "none": None,
+        "bonus": PrefixScorer(VOCAB, word_bonus=0.7),
+        "lm": PrefixScorer(VOCAB, lm_scorer, lm_weight=0.8, word_bonus=0.4),
+        "hotwords": PrefixScorer(VOCAB, hotwords=hot),
+        "lm+hotwords": PrefixScorer(VOCAB, lm_scorer, lm_weight=1.0, word_bonus=-0.3,
+                                    hotwords=hot),
+    }
+
+
+@pytest.mark.parametrize("kind", ["none", "bonus", "lm", "hotwords", "lm+hotwords"])
+@pytest.mark.parametrize("t_len, seed", [(1, 0), (3, 1), (5, 2), (6, 3), (6, 4)])
+def test_an_exhaustive_beam_equals_brute_force(lm_scorer, kind, t_len, seed):
+    scorer = scorers(lm_scorer)[kind]
+    lp = random_log_probs(np.random.default_rng(seed), t_len, VOCAB.size)
+    expected = brute_force(lp, 0, scorer)
+    got = prefix_beam_search(lp, 0, beam_width=5000, scorer=scorer, nbest=0)
+    assert len(got) == len(expected)  # every labelling survives
+    for hyp, (tokens, (total, acoustic)) in zip(got[:20], expected[:20]):
+        assert hyp.tokens == tokens
+        assert hyp.score == pytest.approx(total, abs=1e-9)
+        assert hyp.acoustic == pytest.approx(acoustic, abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["none", "lm", "lm+hotwords"])
+def test_a_narrow_beam_scores_what_it_keeps_exactly(lm_scorer, kind):
+    scorer = scorers(lm_scorer)[kind]
+    lp = random_log_probs(np.random.default_rng(7), 6, VOCAB.size, peak=3.0)
+    exact = dict(brute_force(lp, 0, scorer))
+    hyps = prefix_beam_search(lp, 0, beam_width=4, scorer=scorer, nbest=4)
+    assert 1 <= len(hyps) <= 4
+    assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+    for hyp in hyps:  # pruning loses paths, never invents probability
+        assert hyp.score <= exact[hyp.tokens][0] + 1e-9
+    assert hyps[0].tokens == max(exact, key=lambda k: exact[k][0])
+
+
+def test_repeats_need_a_blank_between():
+    # frames: a a | a _ a  -> "a" (merged repeat) vs "aa" (blank between)
+    p = np.full((3, 4), 1e-6)
+    p[0, 2] = p[1, 2] = p[2, 2] = 1.0
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    assert prefix_beam_search(lp, 0, beam_width=8)[0].tokens == (2,)
+    p[1] = 1e-6
+    p[1, 0] = 1.0
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    assert prefix_beam_search(lp, 0, beam_width=8)[0].tokens == (2, 2)
+
+
+def test_token_pruning_keeps_the_best_token_of_every_frame():
+    lp = random_log_probs(np.random.default_rng(3), 20, VOCAB.size, peak=4.0)
+    greedy = lp.argmax(axis=1)
+    hyps = prefix_beam_search(lp, 0, beam_width=1, token_min_logp=0.0)
+    tokens = [c for i, c in enumerate(greedy) if c != 0 and (i == 0 or greedy[i - 1] != c)]
+    assert hyps[0].tokens == tuple(tokens)
+
+
+def test_no_frames_gives_the_empty_hypothesis():
+    hyps = prefix_beam_search(np.zeros((0, 4)), 0, beam_width=4)
+    assert hyps[0].tokens == () and hyps[0].score == 0.0
+
+
+def test_a_language_model_changes_the_winner(tmp_path):
+    # acoustics slightly prefer "b", the LM strongly prefers "a" after <s>
+    p = np.array([[0.1, 0.0, 0.4, 0.5], [0.9, 0.0, 0.05, 0.05]]) + 1e-9
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    path = tmp_path / "lm.arpa"
+    path.write_text(ARPA)
+    plain = make_decoder(DecodingOptions(method="beam", beam_width=8, word_bonus=0), VOCAB, 0.02)
+    fused = make_decoder(DecodingOptions(method="beam", beam_width=8, lm=str(path),
+                                         lm_weight=2.0, word_bonus=0), VOCAB, 0.02)
+    assert plain.decode(lp).text == "b"
+    assert fused.decode(lp).text == "a"
+
+
+def test_decoder_reports_times_confidences_and_nbest():
+    rng = np.random.default_rng(0)
+    frames = [2, 2, 0, 1, 3, 3, 0]  # "a b"
+    p = np.full((len(frames), 4), 0.02) + rng.uniform(0, 0.01, size=(len(frames), 4))
+    for t, c in enumerate(frames):
+        p[t, c] = 0.9
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    decoder = make_decoder(DecodingOptions(method="beam", beam_width=8, nbest=3), VOCAB, 0.04)
+    result = decoder.decode(lp)
+    assert result.text == "a b"
+    assert [(w.text, w.start, w.end) for w in result.words] == [("a", 0.0, 0.08),
+                                                                 ("b", 0.16, 0.24)]
+    assert all(0.0 < w.confidence <= 1.0 for w in result.words)
+    assert result.confidence == pytest.approx(math.prod(w.confidence for w in result.words))
+    assert 1 < len(result.alternatives) <= 3 and result.alternatives[0].text == "a b"
+    posts = [a.posterior for a in result.alternatives]
+    assert posts == sorted(posts, reverse=True) and sum(posts) <= 1.0 + 1e-9
+    assert result.to_dict()["alternatives"][0]["text"] == "a b"
+    assert "alternatives" not in make_decoder(DecodingOptions(method="beam"), VOCAB,
+                                              0.04).decode(lp).to_dict()
+
+
+def test_silence_decodes_to_nothing():
+    lp = np.log(np.tile([0.97, 0.01, 0.01, 0.01], (50, 1)))
+    result = make_decoder(DecodingOptions(method="beam"), VOCAB, 0.02).decode(lp)
+    assert result.text == "" and result.words == ()

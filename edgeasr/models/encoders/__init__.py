@@ -1,0 +1,28 @@
+"""Encoders: features (B, T, F) -> hidden (B, T', H), one module each, behind a registry.
+
+Importing this package registers every encoder below; a new encoder is one new module here
+(see :mod:`edgeasr.models.encoders.registry` for what it declares) plus its line below.
+"""
+
+from edgeasr.models.encoders import conv, deepspeech  # noqa: F401  (they register themselves)
+from edgeasr.models.encoders.conv import ConvEncoderConfig
+from edgeasr.models.encoders.deepspeech import DeepSpeechConfig
+from edgeasr.models.encoders.registry import (
+    EncoderConfig,
+    StreamingState,
+    encoder_class,
+    encoder_from_dict,
+    encoder_names,
+    register,
+)
+
+__all__ = [
+    "ConvEncoderConfig",
+    "DeepSpeechConfig",
+    "EncoderConfig",
+    "StreamingState",
+    "encoder_class",
+    "encoder_from_dict",
+    "encoder_names",
+    "register",
+]

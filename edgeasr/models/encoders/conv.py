@@ -1,0 +1,119 @@
+"""``conv``: 1-D time-channel separable convolution encoder (QuartzNet/Citrinet-like).
+
+Depthwise + pointwise convolutions keep the parameter count small and map to TFLite's
+DEPTHWISE_CONV_2D and CONV_2D kernels, which quantise well to full int8. This is the preset
+family meant for the Pi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+from keras import layers, ops
+
+from edgeasr.models.encoders.registry import EncoderConfig, register
+
+
+@register("conv")
+@dataclass(frozen=True)
+class ConvEncoderConfig(EncoderConfig):
+    """A strided prologue conv, ``len(kernel_sizes)`` residual blocks of ``repeat`` separable
+    convs each, and a pointwise epilogue. Output frame rate = input frame rate / stride.
+    """
+
+    channels: int = 256
+    prologue_kernel: int = 11
+    stride: int = 2
+    kernel_sizes: tuple[int, ...] = (13, 15, 17, 19, 21)
+    repeat: int = 2
+    epilogue_channels: int = 384
+    dropout: float = 0.1
+
+    @property
+    def time_stride(self) -> int:
+        return self.stride
+
+    def build(self, name: str = "encoder") -> ConvEncoder:
+        return ConvEncoder(self, name=name)
+
+    def describe(self) -> str:
+        return (f"conv {self.channels}ch x {len(self.kernel_sizes)} blocks "
+                f"(kernels {', '.join(map(str, self.kernel_sizes))}), stride {self.stride}")
+
+
+def _masked(x, mask):
+    """Zero padded frames so that 'same' convolutions see zeros there, as a lone utterance would."""
+    return x if mask is None else x * mask
+
+
+class _SeparableBlock(keras.layers.Layer):
+    """``repeat`` x (separable conv -> BN -> ReLU -> dropout) with a 1x1-conv residual."""
+
+    def __init__(self, channels: int, kernel_size: int, repeat: int, dropout: float, **kwargs):
+        super().__init__(**kwargs)
+        self.convs = [
+            layers.SeparableConv1D(channels, kernel_size, padding="same", use_bias=False)
+            for _ in range(repeat)
+        ]
+        self.norms = [layers.BatchNormalization(momentum=0.9) for _ in range(repeat)]
+        self.drops = [layers.Dropout(dropout) for _ in range(repeat)]
+        self.residual = layers.Conv1D(channels, 1, use_bias=False)
+        self.residual_norm = layers.BatchNormalization(momentum=0.9)
+
+    def call(self, x, frame_mask=None, training=None):
+        skip = self.residual_norm(self.residual(x), training=training)
+        h = x
+        for i, (conv, norm, drop) in enumerate(zip(self.convs, self.norms, self.drops)):
+            h = norm(conv(_masked(h, frame_mask)), training=training)
+            if i == len(self.convs) - 1:
+                h = h + skip
+            h = drop(ops.relu(h), training=training)
+        return h
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.residual.filters)
+
+
+class ConvEncoder(keras.layers.Layer):
+    """Features (B, T, F) -> hidden (B, ceil(T / stride), epilogue_channels)."""
+
+    def __init__(self, config: ConvEncoderConfig, **kwargs):
+        super().__init__(**kwargs)
+        c = config
+        self.config = config
+        self.input_norm = layers.BatchNormalization(momentum=0.9)
+        # Explicit, length-independent padding: Keras' "same" padding for a strided conv
+        # shifts by one frame with the parity of T, so a padded batch would not line up
+        # with a lone utterance.
+        self.prologue_pad = ((c.prologue_kernel - 1) // 2, c.prologue_kernel // 2)
+        self.prologue = layers.Conv1D(
+            c.channels, c.prologue_kernel, strides=c.stride, padding="valid", use_bias=False
+        )
+        self.prologue_norm = layers.BatchNormalization(momentum=0.9)
+        self.blocks = [
+            _SeparableBlock(c.channels, k, c.repeat, c.dropout, name=f"block{i}")
+            for i, k in enumerate(c.kernel_sizes)
+        ]
+        self.epilogue = layers.Conv1D(c.epilogue_channels, 1, use_bias=False)
+        self.epilogue_norm = layers.BatchNormalization(momentum=0.9)
+        self.epilogue_drop = layers.Dropout(c.dropout)
+
+    def call(self, features, frame_mask=None, training=None):
+        """``frame_mask``: (B, T, 1) float, 1 on real frames; None for a lone utterance."""
+        x = self.input_norm(features, training=training)
+        x = ops.pad(_masked(x, frame_mask), [[0, 0], list(self.prologue_pad), [0, 0]])
+        x = self.prologue(x)
+        mask = None
+        if frame_mask is not None:
+            mask = frame_mask[:, :: self.config.stride]
+        x = ops.relu(self.prologue_norm(x, training=training))
+        for block in self.blocks:
+            x = block(x, frame_mask=mask, training=training)
+        x = ops.relu(self.epilogue_norm(self.epilogue(_masked(x, mask)), training=training))
+        return _masked(self.epilogue_drop(x, training=training), mask)
+
+    def compute_output_shape(self, input_shape):
+        batch, frames, _ = input_shape
+        out = None if frames is None else -(-frames // self.config.stride)
+        return (batch, out, self.config.epilogue_channels)
