@@ -25,6 +25,8 @@ LEGACY_RUN = REPO / "tests/fixtures/legacy_v1/run-tiny"
     b"I0000 00:00:1796136287.675935   24876 port.cc:153] oneDNN custom operations are on.",
     b"I1201 14:01:02.123456    77 cpu_feature_guard.cc:210] This TensorFlow binary is optimized",
     b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+    b"E0000 00:00:1796137242.863985    1585 util.cc:131] oneDNN supports DT_BOOL only on "
+    b"platforms with AVX-512. Falling back to the default Eigen-based implementation.",
     b"fully_quantize: 0, inference_type: 6, input_inference_type: FLOAT32, output_inference_type: FLOAT32",
 ])
 def test_native_info_lines_are_noise(line):

@@ -422,7 +422,7 @@ def test_registry_and_cli_choices_agree():
     choices = next(p for p in command.params if p.name == "recipe").type.choices
     assert list(choices) == list(recipe_names()) == list(RECIPES)
     assert list(RECIPES) == ["synthetic", "ldc93s1", "librispeech", "mls", "commonvoice",
-                             "ljspeech", "fsdd", "folder", "table"]
+                             "ljspeech", "fsdd", "folder", "kaldi", "table"]
     assert recipe_names(writes_report=False) == ("synthetic", "ldc93s1")
     assert [name for name, r in RECIPES.items() if not r.needs_src] == ["synthetic"]
     for name, recipe in RECIPES.items():  # each module has what its kind is called with

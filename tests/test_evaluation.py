@@ -92,3 +92,17 @@ def test_keras_and_device_decoders_are_the_same_objects(keras_model):
     through_evaluation = transcribe_waveforms(keras_model, waveforms()[:2], options)
     assert [t.text for t in through_evaluation] == [t.text for t in direct]
     assert all(t.text for t in direct)
+
+
+def test_references_are_normalised_in_the_model_language(tmp_path):
+    """A French model's references keep their accents (the English normaliser strips them)."""
+    from edgeasr.evaluation.evaluate import model_vocabulary
+    from edgeasr.text.languages import language_of
+    from edgeasr_device.vocab import Vocabulary
+
+    legacy = Path(__file__).parent / "fixtures" / "legacy_v1"
+    assert model_vocabulary(legacy / "run-tiny") == Vocabulary.english()
+    assert model_vocabulary(legacy / "tiny-float32.tflite") == Vocabulary.english()
+    french = language_of(Vocabulary.french()).normalize
+    assert french("Élevé à 2 mètres") == "élevé à deux mètres"
+    assert language_of(Vocabulary.english()).normalize("Élevé") == "eleve"

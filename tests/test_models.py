@@ -102,7 +102,8 @@ def test_encoders_come_from_the_registry():
         config = encoder_class(name)()
         assert config.kind == name and config.time_stride >= 1
         assert encoder_from_dict(config.to_dict()) == config
-        assert config.streaming_state() is None  # none streams yet
+        plan = config.streaming_state(40, 4)
+        assert plan is not None and plan.shapes  # every encoder streams (export --streaming)
     with pytest.raises(ConfigError, match="'kind' is missing"):
         encoder_from_dict({"channels": 3})
 

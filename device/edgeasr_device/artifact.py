@@ -3,7 +3,7 @@
 ``edgeasr export`` stores a UTF-8 JSON document (:class:`ArtifactMetadata`) in
 a TFLite buffer and names it ``"edgeasr"`` in the model's ``metadata`` list.
 This module reads it back without TensorFlow or the ``flatbuffers`` package:
-:func:`read_tflite_metadata` is a small bounds-checked FlatBuffers reader for
+:func:`read_tflite_metadata` reads it with a bounds-checked FlatBuffers reader for
 the few TFLite schema fields involved.
 
 TFLite schema subset (vtable slot in brackets)::
@@ -22,22 +22,31 @@ import json
 import math
 import mmap
 import os
-import struct
 from dataclasses import dataclass
-from typing import Any, NoReturn, Union
+from typing import Union
 
 from .errors import ArtifactError, VocabularyError
+from .flatbuffer import FlatbufferReader
+from .tflite_graph import MODEL_BUFFERS, MODEL_METADATA, buffer_span, check_schema_version
 from .vocab import Vocabulary
 
-__all__ = ["METADATA_NAME", "FORMAT_VERSION", "ArtifactMetadata",
-           "read_tflite_metadata", "read_metadata"]
+__all__ = [
+    "FORMAT_VERSION",
+    "METADATA_NAME",
+    "ArtifactMetadata",
+    "read_metadata",
+    "read_tflite_metadata",
+]
 
 METADATA_NAME = "edgeasr"
 FORMAT_VERSION = 1
+#: Files with a ``streaming`` entry (chunked graphs) are format 2: a reader that knows only
+#: format 1 refuses them ("made by a newer edgeasr") instead of misreading them; ordinary
+#: files stay format 1, so older readers keep reading those.
+STREAMING_FORMAT_VERSION = 2
+_READABLE_VERSION = STREAMING_FORMAT_VERSION
 
 _IDENTIFIER = b"TFL3"
-_MODEL_BUFFERS, _MODEL_METADATA = 4, 6
-_BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
 _METADATA_NAME, _METADATA_BUFFER = 0, 1
 
 _FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -63,6 +72,8 @@ class ArtifactMetadata:
         model: model description (JSON object: architecture, input/output info).
         quantization: e.g. ``"float32"``, ``"dynamic"``, ``"int8"``.
         created: ISO 8601 time of export.
+        streaming: chunk geometry and state shapes of a streaming graph
+            (``edgeasr_device.streaming_model.StreamingSpec.to_dict``), None otherwise.
     """
 
     format_version: int
@@ -74,6 +85,7 @@ class ArtifactMetadata:
     model: dict
     quantization: str
     created: str
+    streaming: dict | None = None
 
     def to_json(self) -> bytes:
         """UTF-8 JSON bytes; ``vocabulary`` is stored via ``Vocabulary.to_dict``."""
@@ -82,10 +94,12 @@ class ArtifactMetadata:
                "frame_duration": self.frame_duration, "frontend": self.frontend,
                "model": self.model, "quantization": self.quantization,
                "created": self.created}
+        if self.streaming is not None:
+            doc["streaming"] = self.streaming
         return json.dumps(doc, ensure_ascii=False, sort_keys=True, allow_nan=False).encode("utf-8")
 
     @classmethod
-    def from_json(cls, data: bytes, source: str) -> "ArtifactMetadata":
+    def from_json(cls, data: bytes, source: str) -> ArtifactMetadata:
         """Parse :meth:`to_json` output; ``source`` names the file in errors.
 
         Raises:
@@ -94,7 +108,7 @@ class ArtifactMetadata:
         """
         try:
             doc = json.loads(bytes(data).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ArtifactError(f"{source} has corrupt edgeasr metadata (not UTF-8 JSON: "
                                 f"{exc}); re-export it with `edgeasr export`") from exc
         if not isinstance(doc, dict):
@@ -104,9 +118,9 @@ class ArtifactMetadata:
         if isinstance(version, bool) or not isinstance(version, int):
             raise ArtifactError(f"{source} has edgeasr metadata without an integer "
                                 f"format_version (got {version!r}); re-export it")
-        if version > FORMAT_VERSION:
+        if version > _READABLE_VERSION:
             raise ArtifactError(f"{source} was made by a newer edgeasr (format {version}); "
-                                f"upgrade edgeasr-device (it reads format {FORMAT_VERSION})")
+                                f"upgrade edgeasr-device (it reads format {_READABLE_VERSION})")
         if version < 1:
             raise ArtifactError(f"{source} has an invalid metadata format_version {version}; "
                                 "re-export it with `edgeasr export`")
@@ -123,6 +137,10 @@ class ArtifactMetadata:
             raise ArtifactError(f"{source} has invalid edgeasr metadata: sample_rate "
                                 f"{doc['sample_rate']!r} and frame_duration "
                                 f"{doc['frame_duration']!r} must be positive and finite; re-export it")
+        streaming = doc.get("streaming")
+        if (version >= STREAMING_FORMAT_VERSION) != isinstance(streaming, dict):
+            raise ArtifactError(f"{source} has invalid edgeasr metadata: format {version} "
+                                f"with streaming = {streaming!r}; re-export it")
         try:
             vocabulary = Vocabulary.from_dict(doc["vocabulary"])
         except VocabularyError as exc:
@@ -132,7 +150,7 @@ class ArtifactMetadata:
                    vocabulary=vocabulary, sample_rate=doc["sample_rate"],
                    frame_duration=float(doc["frame_duration"]), frontend=doc["frontend"],
                    model=doc["model"], quantization=doc["quantization"],
-                   created=doc["created"])
+                   created=doc["created"], streaming=streaming)
 
 
 def read_metadata(path_or_bytes: Source, source: str | None = None) -> ArtifactMetadata:
@@ -165,14 +183,15 @@ def read_tflite_metadata(model: bytes | bytearray | memoryview | mmap.mmap,
         ArtifactError: naming ``source`` if the data is not a TFLite model or
             is truncated (every read is bounds-checked).
     """
-    r = _Reader(model, source)
+    r = FlatbufferReader(model, source)
     if r.size < 8 or bytes(r.buf[4:8]) != _IDENTIFIER:
         raise ArtifactError(f"{source} is not a TFLite model (no 'TFL3' file identifier); "
                             "pass the .tflite file written by `edgeasr export`")
     root = r.uoffset(0)
-    buffers = r.table_vector(root, _MODEL_BUFFERS)
+    check_schema_version(r, root)
+    buffers = r.table_vector(root, MODEL_BUFFERS)
     entries: dict[str, bytes] = {}
-    for meta in r.table_vector(root, _MODEL_METADATA):
+    for meta in r.table_vector(root, MODEL_METADATA):
         name_pos = r.field_ref(meta, _METADATA_NAME)
         if name_pos is None:
             continue
@@ -183,7 +202,8 @@ def read_tflite_metadata(model: bytes | bytearray | memoryview | mmap.mmap,
         index = r.scalar(meta, _METADATA_BUFFER, "<I")
         if index >= len(buffers):
             r.fail(f"metadata {name!r} points at buffer {index} of {len(buffers)}")
-        entries[name] = r.buffer_data(buffers[index])
+        start, size = buffer_span(r, buffers[index])
+        entries[name] = bytes(r.buf[start:start + size])
     return entries
 
 
@@ -201,74 +221,3 @@ def _read_file_metadata(path: str, name: str) -> dict[str, bytes]:
         raise ArtifactError(f"{name}: no such model file; check the path") from exc
     except OSError as exc:
         raise ArtifactError(f"{name} cannot be read ({exc.strerror or exc})") from exc
-
-
-class _Reader:
-    """Bounds-checked access to FlatBuffers tables in ``buf``."""
-
-    def __init__(self, buf: Any, source: str) -> None:
-        self.buf = buf
-        self.size = len(buf)
-        self.source = source
-
-    def fail(self, why: str) -> NoReturn:
-        raise ArtifactError(f"{self.source} is not a TFLite model or is truncated ({why}); "
-                            "re-export it with `edgeasr export` or re-copy the file")
-
-    def unpack(self, fmt: str, pos: int) -> int:
-        n = struct.calcsize(fmt)
-        if pos < 0 or pos + n > self.size:
-            self.fail(f"read of {n} bytes at offset {pos} is past the end ({self.size} bytes)")
-        return struct.unpack_from(fmt, self.buf, pos)[0]
-
-    def uoffset(self, pos: int) -> int:
-        """Follow the uoffset_t stored at ``pos``."""
-        return pos + self.unpack("<I", pos)
-
-    def field_pos(self, table: int, slot: int) -> int | None:
-        """Absolute position of field ``slot`` of ``table``, or None if absent."""
-        vtable = table - self.unpack("<i", table)
-        vt_size = self.unpack("<H", vtable)
-        if vt_size < 4 or vt_size % 2:
-            self.fail(f"bad vtable size {vt_size} at offset {vtable}")
-        entry = 4 + 2 * slot
-        if entry + 2 > vt_size:
-            return None
-        rel = self.unpack("<H", vtable + entry)
-        return table + rel if rel else None
-
-    def field_ref(self, table: int, slot: int) -> int | None:
-        pos = self.field_pos(table, slot)
-        return None if pos is None else self.uoffset(pos)
-
-    def scalar(self, table: int, slot: int, fmt: str) -> int:
-        pos = self.field_pos(table, slot)
-        return 0 if pos is None else self.unpack(fmt, pos)
-
-    def vector_span(self, vec: int, elem_size: int) -> tuple[int, int]:
-        """``(first_element_pos, length)`` of the vector at ``vec``."""
-        length = self.unpack("<I", vec)
-        if vec + 4 + length * elem_size > self.size:
-            self.fail(f"vector of {length} elements at offset {vec} runs past the end")
-        return vec + 4, length
-
-    def vector_bytes(self, vec: int, elem_size: int) -> bytes:
-        start, length = self.vector_span(vec, elem_size)
-        return bytes(self.buf[start:start + length * elem_size])
-
-    def table_vector(self, table: int, slot: int) -> list[int]:
-        vec = self.field_ref(table, slot)
-        if vec is None:
-            return []
-        start, length = self.vector_span(vec, 4)
-        return [self.uoffset(start + 4 * i) for i in range(length)]
-
-    def buffer_data(self, buffer: int) -> bytes:
-        offset = self.scalar(buffer, _BUFFER_OFFSET, "<Q")
-        if offset > 1:
-            size = self.scalar(buffer, _BUFFER_SIZE, "<Q")
-            if offset + size > self.size:
-                self.fail(f"buffer at file offset {offset} of {size} bytes is past the end")
-            return bytes(self.buf[offset:offset + size])
-        data = self.field_ref(buffer, _BUFFER_DATA)
-        return b"" if data is None else self.vector_bytes(data, 1)

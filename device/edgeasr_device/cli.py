@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import time
 
 import click
 
 from edgeasr_device import __version__
-from edgeasr_device.cli_options import decoding_options, shown_warnings
+from edgeasr_device.cli_options import decoding_options, model_option, shown_warnings
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError, EdgeAsrError
+from edgeasr_device.formats import FORMATS, render
 
 
 def friendly_errors(command):
@@ -43,49 +43,109 @@ def _verbose() -> bool:
 
 
 @main.command()
-@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="A .tflite file written by `edgeasr export`.")
+@model_option
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--threads", default=1, show_default=True, help="Interpreter CPU threads.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file: text, words with times, confidence.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="txt", show_default=True,
+              help="txt: the text; json: one object per file (words with start, end, "
+                   "confidence); srt/vtt: subtitles.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Write FILE.<format> per input here instead of to stdout (needed for "
+                   "srt/vtt with several inputs).")
+@click.option("--silence", type=click.FloatRange(min=0, min_open=True), default=0.5,
+              show_default=True, help="Long recordings: seconds of trailing silence that end "
+                                      "an utterance.")
+@click.option("--max-utterance", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Recordings longer than this (seconds) are transcribed utterance by "
+                   "utterance (streamed, in bounded memory); a streaming model always is.")
 @decoding_options
 @friendly_errors
-def transcribe(model_path: str, audio: tuple[str, ...], threads: int, as_json: bool,
+def transcribe(model_path: str, audio: tuple[str, ...], threads: int, fmt: str, as_json: bool,
+               output_dir: str | None, silence: float, max_utterance: float,
                decoding: DecodingOptions) -> None:
     """Transcribe audio files (wav/flac/ogg/mp3, any rate and channel count).
 
     Greedy decoding unless a beam flag is given: --beam-width, --nbest, --lm (a word n-gram
-    model) or --hotword.
+    model) or --hotword. Long files are read block by block and cut at pauses
+    (docs/streaming.md).
     """
-    from edgeasr_device.model import TfliteModel
     from edgeasr_device.recognizer import Recognizer
+    from edgeasr_device.streaming import EndpointOptions
+    from edgeasr_device.streaming_model import open_model
 
+    fmt = "json" if as_json else fmt
+    if fmt in ("srt", "vtt") and len(audio) > 1 and output_dir is None:
+        raise click.UsageError(f"--format {fmt} with several files needs --output-dir")
     with shown_warnings():
-        recognizer = Recognizer(TfliteModel(model_path, num_threads=threads,
-                                            native_info=_verbose()), options=decoding)
+        recognizer = Recognizer(open_model(model_path, num_threads=threads,
+                                           native_info=_verbose()), options=decoding)
+    endpoint = EndpointOptions(trailing_silence=silence, max_utterance=max_utterance)
     failures = 0
     for path in audio:
         started = time.perf_counter()
         try:
-            waveform = recognizer.waveform(path)
-            result = recognizer.transcribe(waveform, sample_rate=recognizer.sample_rate)
+            utterances, seconds = transcribe_file(recognizer, path, endpoint)
         except AudioError as err:
             failures += 1
             click.echo(f"error: {err}", err=True)
             continue
-        seconds = waveform.shape[0] / recognizer.sample_rate
-        if as_json:
+        extra = {}
+        if fmt == "json":
             elapsed = time.perf_counter() - started
-            record = {"file": path, **result.to_dict(), "audio_seconds": round(seconds, 3),
-                      "rtf": round(elapsed / max(seconds, 1e-9), 5)}
-            click.echo(json.dumps(record))
-        else:
-            line = _plain_line(result)
-            click.echo(f"{path}\t{line}" if len(audio) > 1 else line)
+            extra = {"file": path, "audio_seconds": round(seconds, 3),
+                     "rtf": round(elapsed / max(seconds, 1e-9), 5)}
+        if fmt == "txt" and len(utterances) == 1:
+            result = utterances[0]
+            text = _plain_line(result) + "\n"
             if result.no_match is not None:
                 click.echo(f"{path}: no match: {result.no_match}", err=True)
+        else:
+            text = render(fmt, utterances, **extra)
+        if output_dir is not None:
+            _write_output(output_dir, path, fmt, text)
+        elif fmt == "txt" and len(audio) > 1:
+            click.echo(f"{path}\t" + " ".join(text.split("\n")).strip())
+        else:
+            click.echo(text, nl=False)
     if failures:
         sys.exit(1)
+
+
+def transcribe_file(recognizer, path: str, endpoint) -> tuple[list, float]:
+    """(utterances, audio seconds) of one file: whole when it is short and the model is a
+    whole-utterance one (as before streaming existed), else streamed block by block."""
+    from edgeasr_device.audio import audio_duration
+    from edgeasr_device.streaming import audio_blocks
+
+    chunked = callable(getattr(recognizer.model, "runner", None))
+    if not chunked and audio_duration(path) <= endpoint.max_utterance:
+        waveform = recognizer.waveform(path)
+        result = recognizer.transcribe(waveform, sample_rate=recognizer.sample_rate)
+        return [result], waveform.shape[0] / recognizer.sample_rate
+    stream = recognizer.stream(endpoint)
+    utterances, samples = [], 0
+    for block in audio_blocks(path, recognizer.sample_rate):
+        samples += block.shape[0]
+        utterances.extend(stream.feed(block).finals)
+    last = stream.finish()
+    if last is not None:
+        utterances.append(last)
+    if not utterances:
+        from edgeasr_device.decoding.base import EMPTY_TRANSCRIPT
+
+        utterances = [EMPTY_TRANSCRIPT]
+    return utterances, samples / recognizer.sample_rate
+
+
+def _write_output(folder: str, audio_path: str, fmt: str, text: str) -> None:
+    from pathlib import Path
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / (Path(audio_path).stem + "." + fmt)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}", err=True)
 
 
 def _plain_line(result) -> str:
@@ -94,30 +154,6 @@ def _plain_line(result) -> str:
         return result.text
     slots = " ".join(f"{k}={v}" for k, v in result.intent.slots.items())
     return f"{result.text}\t{result.intent.name}{' ' + slots if slots else ''}"
-
-
-@main.command()
-@click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--audio", "audio_path", type=click.Path(exists=True, dir_okay=False),
-              help="Time this file instead of a generated signal.")
-@click.option("--seconds", default=10.0, show_default=True, help="Length of the generated signal.")
-@click.option("--threads", default=1, show_default=True)
-@click.option("--runs", default=5, show_default=True, help="Timed runs (after one warm-up).")
-@click.option("--json", "as_json", is_flag=True)
-@friendly_errors
-def bench(model_path, audio_path, seconds, threads, runs, as_json) -> None:
-    """Real-time factor (compute seconds per audio second) and peak memory."""
-    from edgeasr_device.bench import run_bench
-
-    result = run_bench(model_path, audio_path, seconds, threads, runs, native_info=_verbose())
-    if as_json:
-        click.echo(json.dumps(result.to_dict()))
-        return
-    click.echo(f"{model_path}: {result.size_bytes / 1e6:.2f} MB, {result.quantization}, "
-               f"{threads} thread(s), {result.audio_seconds:.1f} s audio x {runs} runs")
-    click.echo(f"RTF {result.rtf_median:.4f} (median; best {result.rtf_min:.4f}) = "
-               f"network {result.network_ms_median:.1f} ms + decoder {result.decode_ms_median:.2f} ms; "
-               f"peak RSS {result.peak_rss_mb:.0f} MB")
 
 
 @main.command()
@@ -134,9 +170,15 @@ def info(model_path: str) -> None:
 
 
 def _register_groups() -> None:
+    from edgeasr_device.cli_bench import bench
+    from edgeasr_device.cli_listen import listen
     from edgeasr_device.cli_lm import lm
+    from edgeasr_device.cli_serve import serve
 
+    main.add_command(bench)
     main.add_command(lm)
+    main.add_command(serve)
+    main.add_command(listen)
 
 
 _register_groups()

@@ -25,7 +25,7 @@ from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.decoding.base import GRAMMAR_MODES, LM_WORD_BONUS
 from edgeasr_device.errors import DecodingError
 
-__all__ = ["FLAGS", "decoding_options", "options_from_flags", "shown_warnings"]
+__all__ = ["FLAGS", "decoding_options", "model_option", "options_from_flags", "shown_warnings"]
 
 _DEFAULTS = DecodingOptions()
 
@@ -152,3 +152,30 @@ def shown_warnings() -> Iterator[None]:
             for w in caught:
                 if w not in ours:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _model_path(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--model``'s value as a file: a packaged model's name resolved, a path checked."""
+    import os
+
+    from edgeasr_device.errors import ArtifactError
+    from edgeasr_device.models import resolve_model
+
+    try:
+        path = str(resolve_model(value))
+    except ArtifactError as err:
+        raise click.BadParameter(str(err), ctx, param) from err
+    if not os.path.isfile(path):
+        raise click.BadParameter(f"{value!r} is neither a .tflite file nor a packaged model "
+                                 "(en-starter)", ctx, param)
+    return path
+
+
+def model_option(command):
+    """``--model PATH|NAME`` (default: the packaged ``en-starter``) as ``model_path``."""
+    from edgeasr_device.models import DEFAULT_MODEL
+
+    return click.option(
+        "--model", "model_path", default=DEFAULT_MODEL, show_default=True, callback=_model_path,
+        help="A .tflite file written by `edgeasr export` (--streaming too), or `en-starter`: "
+             "the English model packaged with edgeasr-device (docs/starter-model.md).")(command)

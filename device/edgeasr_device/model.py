@@ -17,6 +17,7 @@ import numpy as np
 from edgeasr_device.artifact import ArtifactMetadata, read_metadata
 from edgeasr_device.errors import ArtifactError, AudioError
 from edgeasr_device.interpreter import hidden_native_info, make_interpreter
+from edgeasr_device.tflite_graph import GraphLimits, check_graph
 from edgeasr_device.vocab import Vocabulary
 
 __all__ = ["DEFAULT_N_FFT", "AcousticModel", "TfliteModel"]
@@ -59,15 +60,22 @@ class TfliteModel:
         native_info: let the interpreter's native INFO lines (such as "Created TensorFlow
             Lite XNNPACK delegate for CPU.") through to stderr; they are hidden by default,
             other native messages always pass.
+        limits: the largest file and tensors accepted (see :class:`GraphLimits`).
+
+    Model files are untrusted input: the file size is checked before the file is read, and
+    the graph's tensor shapes and sizes (:func:`~edgeasr_device.tflite_graph.check_graph`)
+    before the interpreter allocates anything. Whatever the interpreter itself refuses
+    becomes an :class:`ArtifactError` naming the file too.
 
     Raises:
-        ArtifactError: the file cannot be read, has no (valid) edgeasr metadata, or is not
-            a one-waveform-in, one-log-probabilities-out graph.
+        ArtifactError: the file cannot be read, has no (valid) edgeasr metadata, is not
+            a one-waveform-in, one-log-probabilities-out graph, or is too large or corrupt.
     """
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: int = 1, *,
                  source: str | None = None, metadata: ArtifactMetadata | None = None,
-                 native_info: bool = False):
+                 native_info: bool = False, limits: GraphLimits | None = None):
+        limits = limits or GraphLimits()
         if isinstance(model, (bytes, bytearray, memoryview)):
             self.path: Path | None = None
             content = bytes(model)
@@ -75,12 +83,10 @@ class TfliteModel:
         else:
             self.path = Path(model)
             self.source = source or str(self.path)
-            try:
-                content = self.path.read_bytes()
-            except OSError as err:
-                raise ArtifactError(f"cannot read model file {self.path}: {err.strerror}") from err
+            content = _read_model_file(self.path, self.source, limits.max_file_bytes)
         self.metadata: ArtifactMetadata = (metadata if metadata is not None
                                            else read_metadata(content, source=self.source))
+        check_graph(content, self.source, limits)
         self.vocabulary: Vocabulary = self.metadata.vocabulary
         self.sample_rate: int = self.metadata.sample_rate
         self.frame_duration: float = self.metadata.frame_duration
@@ -89,9 +95,18 @@ class TfliteModel:
         self.min_samples = int(self.metadata.frontend.get("n_fft", DEFAULT_N_FFT))
         self._hide_info = not native_info
         with hidden_native_info(self._hide_info):
-            self._interpreter = make_interpreter(content, num_threads=num_threads)
-        inputs = self._interpreter.get_input_details()
-        outputs = self._interpreter.get_output_details()
+            try:
+                self._interpreter = make_interpreter(content, num_threads=num_threads)
+            except (ValueError, RuntimeError) as err:
+                raise ArtifactError(f"{self.source} cannot be loaded by the TFLite interpreter "
+                                    f"({_first_line(err)}); re-export it with `edgeasr export` "
+                                    "or re-copy the file") from err
+        try:
+            inputs = self._interpreter.get_input_details()
+            outputs = self._interpreter.get_output_details()
+        except ValueError as err:  # e.g. a tensor name that is not UTF-8
+            raise ArtifactError(f"{self.source} has unreadable input/output details "
+                                f"({_first_line(err)}); re-export it") from err
         if len(inputs) != 1 or len(outputs) != 1:
             raise ArtifactError(
                 f"{self.source} has {len(inputs)} inputs and {len(outputs)} outputs; "
@@ -118,12 +133,18 @@ class TfliteModel:
         samples = self.padded(waveform)
         first_run = self._allocated_length < 0
         with hidden_native_info(self._hide_info and first_run):
-            if samples.shape[0] != self._allocated_length:
-                self._interpreter.resize_tensor_input(self._input, [1, samples.shape[0]])
-                self._interpreter.allocate_tensors()
-                self._allocated_length = samples.shape[0]
-            self._interpreter.set_tensor(self._input, samples[None, :])
-            self._interpreter.invoke()
+            try:
+                if samples.shape[0] != self._allocated_length:
+                    self._allocated_length = -1
+                    self._interpreter.resize_tensor_input(self._input, [1, samples.shape[0]])
+                    self._interpreter.allocate_tensors()
+                    self._allocated_length = samples.shape[0]
+                self._interpreter.set_tensor(self._input, samples[None, :])
+                self._interpreter.invoke()
+            except (ValueError, RuntimeError) as err:
+                raise ArtifactError(f"{self.source} failed to run on {samples.shape[0]} "
+                                    f"samples ({_first_line(err)}); it is not a working "
+                                    "edgeasr export: re-export it") from err
         out = self._interpreter.get_tensor(self._output)
         if out.ndim != 3 or out.shape[0] != 1 or out.shape[2] != self.vocabulary.size:
             raise ArtifactError(
@@ -136,3 +157,25 @@ class TfliteModel:
     def __repr__(self) -> str:
         return (f"TfliteModel({self.source!r}, num_threads={self.num_threads}, "
                 f"quantization={self.metadata.quantization!r})")
+
+
+def _read_model_file(path: Path, source: str, max_bytes: int) -> bytes:
+    """The bytes of a model file, after checking that it is a file of a sane size."""
+    try:
+        info = path.stat()
+        if path.is_dir():
+            raise ArtifactError(f"{source} is a directory, not a .tflite model file")
+        if info.st_size > max_bytes:
+            raise ArtifactError(f"{source} is {info.st_size} bytes, more than the {max_bytes} "
+                                "bytes a model may have here; is it the right file?")
+        return path.read_bytes()
+    except FileNotFoundError as err:
+        raise ArtifactError(f"cannot read model file {source}: no such file; check the path"
+                            ) from err
+    except OSError as err:
+        raise ArtifactError(f"cannot read model file {source}: {err.strerror or err}") from err
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:300]

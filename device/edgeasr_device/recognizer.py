@@ -7,6 +7,7 @@ sample rate, frame duration) is read from the metadata ``edgeasr export`` embeds
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,8 +15,11 @@ from edgeasr_device.artifact import ArtifactMetadata
 from edgeasr_device.audio import load_audio, prepare_waveform
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
 from edgeasr_device.errors import AudioError
-from edgeasr_device.model import AcousticModel, TfliteModel
+from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from edgeasr_device.streaming import EndpointOptions, Stream
 
 AudioInput = str | os.PathLike | np.ndarray
 
@@ -31,8 +35,11 @@ class Recognizer:
     >>> rec.transcribe(samples, sample_rate=8000)   # numpy (N,) or (N, C), any dtype
 
     Args:
-        model: path (or bytes) of an exported ``.tflite`` file, opened as a
-            :class:`TfliteModel`, or any :class:`AcousticModel`.
+        model: path (or bytes) of an exported ``.tflite`` file, or a packaged model's
+            name (``"en-starter"``, :mod:`edgeasr_device.models`), opened as a
+            :class:`~edgeasr_device.model.TfliteModel` (a streaming export: a
+            :class:`~edgeasr_device.streaming_model.StreamingTfliteModel`), or any
+            :class:`AcousticModel`.
         num_threads: interpreter CPU threads when ``model`` is a path (else unused).
         options: how to decode (default: greedy).
     """
@@ -40,7 +47,12 @@ class Recognizer:
     def __init__(self, model: str | os.PathLike | AcousticModel, num_threads: int = 1,
                  options: DecodingOptions | None = None):
         if isinstance(model, (str, os.PathLike, bytes)):
-            model = TfliteModel(model, num_threads=num_threads)
+            from edgeasr_device.models import resolve_model
+            from edgeasr_device.streaming_model import open_model
+
+            if not isinstance(model, bytes):
+                model = resolve_model(model)  # "en-starter": the packaged model
+            model = open_model(model, num_threads=num_threads)  # streaming or whole-file
         elif not isinstance(model, AcousticModel):
             raise TypeError(f"model must be a .tflite path or an AcousticModel (sample_rate, "
                             f"frame_duration, vocabulary, log_probs), got {type(model).__name__}")
@@ -86,3 +98,11 @@ class Recognizer:
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None) -> Transcript:
         """Transcript with word times (seconds) and confidences."""
         return self.decode(self.log_probs(self.waveform(audio, sample_rate)))
+
+    def stream(self, endpoint: EndpointOptions | None = None) -> Stream:
+        """A live stream: ``feed(samples) -> StreamUpdate``, ``finish() -> Transcript | None``
+        (see :mod:`edgeasr_device.streaming`). Chunked for a streaming export, else
+        voice-activity segmented."""
+        from edgeasr_device.streaming import open_stream
+
+        return open_stream(self, endpoint)

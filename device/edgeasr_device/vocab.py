@@ -19,9 +19,11 @@ import numpy as np
 
 from .errors import VocabularyError
 
-__all__ = ["BLANK", "Vocabulary", "normalize_text"]
+__all__ = ["BLANK", "FRENCH_LETTERS", "Vocabulary", "normalize_text"]
 
 BLANK = "<blank>"
+#: Accented letters of written French (with the ligatures), after ``a``-``z``.
+FRENCH_LETTERS = "àâæçéèêëîïôœùûüÿ"
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
 _WHITESPACE = re.compile(r"\s+")
 
@@ -153,3 +155,9 @@ class Vocabulary:
     def english(cls) -> "Vocabulary":
         """Blank (0), space (1), ``a``..``z`` (2..27), apostrophe (28): 29 classes."""
         return cls(tokens=(BLANK, " ", *string.ascii_lowercase, "'"), blank_index=0)
+
+    @classmethod
+    def french(cls) -> "Vocabulary":
+        """English's 29 classes, then the accented letters of :data:`FRENCH_LETTERS`
+        (29..44): 45 classes. Blank 0, space 1, apostrophe 28, as in :meth:`english`."""
+        return cls(tokens=(*cls.english().tokens, *FRENCH_LETTERS), blank_index=0)

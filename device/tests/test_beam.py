@@ -176,3 +176,22 @@ def test_silence_decodes_to_nothing():
     lp = np.log(np.tile([0.97, 0.01, 0.01, 0.01], (50, 1)))
     result = make_decoder(DecodingOptions(method="beam"), VOCAB, 0.02).decode(lp)
     assert result.text == "" and result.words == ()
+
+
+def test_the_word_time_aligner_matches_viterbi_align():
+    from edgeasr_device.decoding.align import viterbi_align
+    from edgeasr_device.decoding.beam_decoder import _best_path_frames
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        t_len = int(rng.integers(1, 25))
+        lp = random_log_probs(rng, t_len, VOCAB.size, peak=float(rng.choice([0.5, 3.0])))
+        if trial % 3 == 0:  # ties
+            lp = np.round(lp)
+        ids = rng.integers(1, VOCAB.size, size=int(rng.integers(1, t_len // 2 + 2)))
+        if t_len < ids.size + int((ids[1:] == ids[:-1]).sum()):
+            continue
+        spans = viterbi_align(lp, ids.tolist(), 0).tokens
+        starts, ends = _best_path_frames(lp, ids, 0)
+        assert starts.tolist() == [s.start for s in spans]
+        assert ends.tolist() == [s.end - 1 for s in spans]

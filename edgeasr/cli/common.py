@@ -41,6 +41,7 @@ _NOISE = re.compile(
     rb"|I\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w./-]+:\d+\]"  # absl INFO records
     rb"|INFO: (?:Created TensorFlow Lite|Initialized TensorFlow Lite)"
     rb"|fully_quantize: \d+, inference_type: \d+"  # the int8 calibrator's summary
+    rb"|E\d{4} [\d:. ]+\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only"  # CPU capability note
     rb")"
 )
 

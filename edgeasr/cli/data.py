@@ -55,24 +55,29 @@ def cli() -> None:
 @click.option("--align-model", type=click.Path(exists=True, dir_okay=False),
               help="Exported .tflite model that aligns words to split long utterances "
                    "(--preprocess with too_long: split).")
+@click.option("--language", default="en", show_default=True, type=click.Choice(["en", "fr"]),
+              help="Corpora: the transcripts' language (normalisation and alphabet); fr keeps "
+                   "accents and leaves out non-speech rows such as [ascending tones].")
 @friendly_errors
 def prepare(recipe: str, out_dir: str, src: str | None, config_path: str | None, workers: int,
             strict: bool, seed: int, dev_fraction: float, test_fraction: float,
             no_speaker_disjoint: bool, exclude_test_text: bool, resplit: bool,
             path_column: str | None, text_column: str | None, audio_dir: str | None,
             speaker_from_folder: bool, preprocess_path: str | None,
-            align_model: str | None) -> None:
+            align_model: str | None, language: str) -> None:
     """Turn a corpus into train/dev/test manifests (+ prepare_report.json for corpora)."""
     from edgeasr.prepare.options import PrepareOptions
     from edgeasr.prepare.pipeline import prepare as run_recipe
     from edgeasr.prepare.report import report_lines
+    from edgeasr.text.languages import get_language
 
     options = PrepareOptions.from_dict({
         "strict": strict, "seed": seed, "dev_fraction": dev_fraction,
         "test_fraction": test_fraction, "speaker_disjoint": not no_speaker_disjoint,
         "exclude_test_text": exclude_test_text, "resplit": resplit, "path_column": path_column,
         "text_column": text_column, "speaker_from_folder": speaker_from_folder,
-        "audio_dir": audio_dir, "workers": workers})
+        "audio_dir": audio_dir, "workers": workers, "language": language,
+        "vocabulary": get_language(language).vocabulary()})
     manifests = run_recipe(recipe, out_dir, src=src, config_path=config_path, workers=workers,
                            options=options, preprocess_path=preprocess_path,
                            align_model=align_model)
@@ -134,13 +139,15 @@ def bench_data(manifest, augment_option, workers, seconds, batch_size, sample_ra
 @click.argument("text", nargs=-1)
 @click.option("--file", "text_file", type=click.Path(exists=True, dir_okay=False),
               help="Normalise this file's text instead.")
-def normalize(text: tuple[str, ...], text_file: str | None) -> None:
+@click.option("--language", default="en", show_default=True, type=click.Choice(["en", "fr"]),
+              help="Whose normaliser (fr keeps accents and spells numbers in French).")
+def normalize(text: tuple[str, ...], text_file: str | None, language: str) -> None:
     """Print TEXT as the models see it (lowercase, numbers as words, no punctuation)."""
     from edgeasr.prepare.corpora.ldc93s1 import strip_sample_range
-    from edgeasr.text.normalize import normalize_english
+    from edgeasr.text.languages import get_language
 
     raw = strip_sample_range(Path(text_file).read_text(encoding="utf-8")) if text_file else " ".join(text)
-    click.echo(normalize_english(raw))
+    click.echo(get_language(language).normalize(raw))
 
 
 @cli.command()

@@ -20,18 +20,28 @@ def cli() -> None:
 @click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
               help="Manifest of calibration audio (int8). Default: the run's training manifest.")
 @click.option("--checkpoint", default="best", show_default=True)
+@click.option("--streaming", is_flag=True,
+              help="Write the chunked graph (audio chunk + state -> log-probs + state) for "
+                   "live audio and long files; see docs/streaming.md.")
+@click.option("--chunk-frames", type=click.IntRange(min=1), default=None,
+              help="Output frames per streaming chunk (default 16: 0.32 s for 'small').")
 @friendly_errors
-def export(run_dir, out_path, quantize, calibration, checkpoint) -> None:
+def export(run_dir, out_path, quantize, calibration, checkpoint, streaming, chunk_frames) -> None:
     """Export a run to a .tflite file (builtin ops only, metadata embedded)."""
     from edgeasr_export.exporter import export_run
 
-    report = export_run(run_dir, out_path, quantize, calibration, checkpoint)
+    if chunk_frames is not None and not streaming:
+        raise click.UsageError("--chunk-frames needs --streaming")
+    report = export_run(run_dir, out_path, quantize, calibration, checkpoint,
+                        streaming=streaming, chunk_frames=chunk_frames)
+    if streaming:
+        click.echo("streaming: chunked graph (see `edgeasr-device info` for the chunk size)")
     click.echo(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {quantize}, "
                f"{report.parameters:,} parameters)")
     click.echo(f"ops: {', '.join(report.ops)}")
     p = report.parity
     if p is not None:
-        click.echo(f"parity vs Keras on {p.utterances} utterances: max |delta prob| "
+        click.echo(f"parity{' (chunked)' if streaming else ''} vs Keras on {p.utterances} utterances: max |delta prob| "
                    f"{p.max_prob_delta:.3g}, max |delta log-prob| {p.max_abs_delta:.3g}, "
                    f"frame argmax agreement {100 * p.argmax_agreement:.1f}%, "
                    f"greedy transcripts equal {100 * p.transcript_agreement:.0f}%")

@@ -29,26 +29,60 @@ def cli() -> None:
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--strict", is_flag=True, default=None, help="Fail on a bad manifest line instead of skipping it.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--init", "init", type=click.Path(exists=True, file_okay=False),
+              help="Fine-tune: start from this run (its best checkpoint) or checkpoint folder.")
+@click.option("--freeze", multiple=True, metavar="PATTERN",
+              help="Transfer: keep layers matching this glob fixed (repeatable; names from "
+                   "`edgeasr models --layers PRESET`), e.g. 'encoder/blocks/*'.")
+@click.option("--new-vocabulary", metavar="FILE|LANG",
+              help="Transfer: a new classifier for this alphabet (en, fr, or a file with one "
+                   "token per line); every other weight is kept.")
+@click.option("--lora", "lora_rank", type=click.IntRange(min=1), metavar="RANK",
+              help="Parameter-efficient: LoRA adapters of this rank, all base weights frozen; "
+                   "merged into plain kernels in checkpoints and exports.")
+@click.option("--language", type=click.Choice(["en", "fr"]),
+              help="Transcript normalisation (and, from scratch, the alphabet); default: the "
+                   "vocabulary's language (English unless --new-vocabulary says otherwise).")
 @friendly_errors
 def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, batch_size,
-          learning_rate, seed, strict, resume) -> None:
+          learning_rate, seed, strict, resume, init, freeze, new_vocabulary, lora_rank,
+          language) -> None:
     """Train a model; checkpoints every epoch, the best by dev WER, resumable.
 
     Ctrl-C or SIGTERM saves a checkpoint at the current batch first; --resume goes on from it.
+    With --init it fine-tunes: full (every weight), transfer (--freeze, --new-vocabulary)
+    or LoRA (--lora RANK); it prints trainable and total parameters.
     """
     from edgeasr.configs import ConfigError, load_config
     from edgeasr.models.presets import model_config as preset_config
     from edgeasr.training.config import TrainConfig
+    from edgeasr.training.finetune import DEFAULT_LEARNING_RATES
     from edgeasr.training.trainer import train as run_training
 
     config = load_config(config_path)
     if config.augment is not None:
         raise ConfigError(f"{config.where('augment')}: this section is for `edgeasr augment`; "
                           "to train with it, put it under train: data: augment:")
-    model_config = preset_config(preset or config.preset, config.model, config.where("model"))
     train_config = TrainConfig.from_dict(config.train, config.where("train")).replace(
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed, strict=strict
     )
+    if language is not None:
+        import dataclasses
+
+        train_config = train_config.replace(
+            data=dataclasses.replace(train_config.data, language=language))
+    finetune = finetune_section(train_config.finetune, init, freeze, new_vocabulary, lora_rank)
+    if finetune.init is not None and not resume:
+        if preset or config.preset or config.model:
+            raise ConfigError("--init takes the model from the initial run; leave out --preset "
+                              "and the config's model section")
+        model_config = None
+        explicit_lr = learning_rate is not None or has_learning_rate(config.train)
+        train_config = train_config.replace(finetune=finetune, learning_rate=None if explicit_lr
+                                            else DEFAULT_LEARNING_RATES[finetune.kind])
+    else:
+        model_config = preset_config(preset or config.preset, config.model, config.where("model"))
+        train_config = train_config.replace(finetune=finetune)
     result = run_training(
         train_manifest, dev_manifest, out_dir, model_config,
         train_config if (not resume or epochs) else None, resume=resume,
@@ -60,11 +94,35 @@ def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, ba
         sys.exit(128 + result.stopped_by)
 
 
+def finetune_section(section, init, freeze, new_vocabulary, lora_rank):
+    """The config's ``train: finetune:`` section with the command-line options applied, kind
+    resolved (ConfigError for options that do not go together)."""
+    import dataclasses
+
+    changes = {"init": init, "freeze": tuple(freeze) or None, "new_vocabulary": new_vocabulary,
+               "lora_rank": lora_rank}
+    section = dataclasses.replace(section, **{k: v for k, v in changes.items() if v is not None})
+    return section.resolved()
+
+
+def has_learning_rate(train_section) -> bool:
+    """Whether a config file's ``train:`` mapping sets the learning rate (either layout)."""
+    train_section = train_section or {}
+    optim = train_section.get("optim") or {}
+    return "learning_rate" in train_section or (isinstance(optim, dict) and "learning_rate" in optim)
+
+
 @cli.command()
 @click.option("--cost/--no-cost", default=True, show_default=True,
               help="Build each preset to count its parameters and MACs (takes seconds).")
-def presets(cost: bool) -> None:
+@click.option("--layers", "layers_of", metavar="PRESET",
+              help="List this preset's layers instead: the names --freeze patterns match, "
+                   "parameters, and what --lora does with each.")
+def presets(cost: bool, layers_of: str | None) -> None:
     """List the model presets: encoder, parameters, MACs per second of audio."""
+    if layers_of is not None:
+        _list_layers(layers_of)
+        return
     from edgeasr.models.cost import model_cost
     from edgeasr.models.presets import PRESETS
 
@@ -79,6 +137,25 @@ def presets(cost: bool) -> None:
     if cost:
         click.echo("MMAC/s: million multiply-accumulates per second of audio (frontend projections, "
                    "encoder and classifier kernels; see edgeasr.models.cost)")
+
+
+@friendly_errors
+def _list_layers(preset: str) -> None:
+    from edgeasr.models.adapters.lora import lora_support
+    from edgeasr.models.adapters.naming import leaf_layers, named_layers, parameter_count
+    from edgeasr.models.presets import get_preset
+    from edgeasr.runs import build_model
+    from edgeasr_device.vocab import Vocabulary
+
+    model = build_model(get_preset(preset), Vocabulary.english())
+    leaves = leaf_layers(model)
+    click.echo(f"{'layer':34s} {'type':20s} {'params':>9s}  --lora")
+    for name, layer in named_layers(model).items():
+        lora = lora_support(layer) if name in leaves else ""
+        click.echo(f"{name:34s} {type(layer).__name__:20s} "
+                   f"{parameter_count(layer.weights):9,d}  {lora}")
+    click.echo(f"total {parameter_count(model.weights):,} parameters (English vocabulary); "
+               "--freeze takes glob patterns over these names, e.g. 'encoder/blocks/*'")
 
 
 cli.add_command(presets, "models")

@@ -141,14 +141,19 @@ def build_cache(utterances: Sequence[Utterance], directory: Path, vocabulary: Vo
 
 def load_corpus(manifest: str | os.PathLike, vocabulary: Vocabulary, sample_rate: int,
                 cache_root: str | os.PathLike | None = None, strict: bool = False,
-                workers: int = 4) -> ShardCorpus:
+                workers: int = 4, normalizer: Callable[[str], str] = normalize_english
+                ) -> ShardCorpus:
     """The shard cache of ``manifest``, built on first use; skipped lines are logged.
 
-    With ``strict`` the first unusable line raises ManifestError instead.
+    With ``strict`` the first unusable line raises ManifestError instead. ``normalizer``
+    turns transcripts into the vocabulary's text (another one gets its own cache).
     """
     manifest = Path(manifest)
     utterances = read_manifest(manifest)  # validates the manifest every time (cheap)
     key = cache_key(manifest, sample_rate, vocabulary)
+    if normalizer is not normalize_english:
+        name = f"{key}:{normalizer.__module__}.{normalizer.__qualname__}"
+        key = hashlib.sha256(name.encode()).hexdigest()[:16]
     directory = Path(cache_root or default_cache_root()) / f"{manifest.stem}-{key}"
     corpus = None
     if (directory / "index.json").exists():
@@ -159,7 +164,7 @@ def load_corpus(manifest: str | os.PathLike, vocabulary: Vocabulary, sample_rate
     if corpus is None:
         log.info("building shard cache %s for %s", directory, manifest)
         corpus = build_cache(utterances, directory, vocabulary, sample_rate, str(manifest), key,
-                             workers=workers)
+                             normalizer=normalizer, workers=workers)
     skipped = [Skipped(**s) for s in corpus.skipped]
     if strict and skipped:
         raise ManifestError(f"{skipped[0].source}: {skipped[0].reason} (--strict)")

@@ -10,9 +10,10 @@ from typing import Any
 
 from edgeasr.data.manifest import read_manifest
 from edgeasr.evaluation.metrics import ErrorRates, error_rates, utterance_rates
-from edgeasr.text.normalize import normalize_english
+from edgeasr.text.languages import language_of
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError
+from edgeasr_device.vocab import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,23 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
     return run_keras, rate
 
 
+def model_vocabulary(model_path: str | os.PathLike) -> Vocabulary:
+    """The output vocabulary of a ``.tflite`` file or a run directory (no model is built)."""
+    if is_tflite(model_path):
+        from edgeasr_device.artifact import read_metadata
+
+        return read_metadata(model_path).vocabulary
+    from edgeasr.runs import RunDirectory
+
+    return RunDirectory(model_path).read_info().vocabulary
+
+
 def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
              checkpoint: str = "best", threads: int = 1,
              options: DecodingOptions | None = None) -> EvaluationReport:
     """WER/CER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say."""
     utterances = read_manifest(manifest)
+    normalize = language_of(model_vocabulary(model_path)).normalize
     transcribe, _ = load_transcriber(model_path, checkpoint, threads, options)
     started = time.perf_counter()
     results = transcribe([u.audio_path for u in utterances])
@@ -103,7 +116,7 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
         if isinstance(result, Exception):
             failed.append({"source": utterance.source, "error": str(result)})
             continue
-        reference = normalize_english(utterance.text)
+        reference = normalize(utterance.text)
         wer, cer = utterance_rates(reference, result.text)
         refs.append(reference)
         hyps.append(result.text)

@@ -32,6 +32,8 @@ class PrepareOptions:
         workers: threads reading audio headers.
         max_examples: skipped inputs listed per reason in the report.
         vocabulary: what a normalised transcript must fit.
+        language: whose normaliser checks transcripts (``en``, ``fr``); other than ``en``,
+            transcripts that only describe a sound (``[ascending tones]``) are left out.
     """
 
     strict: bool = False
@@ -48,6 +50,7 @@ class PrepareOptions:
     workers: int = 4
     max_examples: int = 20
     vocabulary: Vocabulary = field(default_factory=Vocabulary.english)
+    language: str = "en"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None, where: str = "prepare options"

@@ -10,6 +10,8 @@
       data:       {batch_size: 16, max_batch_seconds: null, repeat: 1, workers: 4,
                    loader_workers: 1, cache_dir: null, augment: null, strict: false}
       checkpoint: {keep: 3, every_minutes: 10, every_steps: 0, stop_at_dev_wer: null}
+      finetune:   {init: null, kind: null, freeze: [], lora_rank: 0, lora_alpha: null,
+                   new_vocabulary: null}
 
 Extension point: a new concern (fine-tuning, distribution, mixed precision) is a new frozen
 dataclass and one more field here with a default. Missing sections take their defaults, so
@@ -55,6 +57,7 @@ class DataConfig:
     cache_dir: str | None = None  # shard cache root; default $EDGEASR_CACHE or ~/.cache/edgeasr
     augment: str | dict | None = None  # None/"none", "default", or AugmentConfig fields
     strict: bool = False  # a bad manifest line is fatal instead of skipped
+    language: str | None = None  # text normaliser (en, fr); None: the vocabulary's language
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,54 @@ class CheckpointConfig:
     stop_at_dev_wer: float | None = None  # end training early once dev WER <= this
 
 
+FINETUNE_KINDS = ("full", "transfer", "lora")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Start from a trained model instead of random weights (see ``training/finetune.py``).
+
+    ``kind``: ``full`` (every weight trains, fresh optimizer state), ``transfer`` (layers
+    matching ``freeze`` stay fixed; ``new_vocabulary`` replaces the classifier for another
+    alphabet), ``lora`` (rank-``lora_rank`` adapters, all else frozen). None: inferred from
+    the other options. ``init`` None: no fine-tuning (a run from scratch).
+    """
+
+    init: str | None = None  # run folder or checkpoint folder the weights come from
+    kind: str | None = None
+    freeze: tuple[str, ...] = ()  # glob patterns over layer names (`edgeasr models --layers`)
+    lora_rank: int = 0
+    lora_alpha: float | None = None  # LoRA scale alpha / rank; None: alpha = rank
+    new_vocabulary: str | None = None  # "en", "fr" or a file with one token per line
+
+    def resolved(self) -> FinetuneConfig:
+        """A copy with ``kind`` filled in; ConfigError for options that do not go together."""
+        if self.init is None:
+            if self.kind or self.freeze or self.lora_rank or self.new_vocabulary:
+                raise ConfigError("train.finetune: freeze, lora, kind and new_vocabulary "
+                                  "need an initial model (--init RUN_OR_CHECKPOINT)")
+            return self
+        kind = self.kind or ("lora" if self.lora_rank else
+                             "transfer" if self.freeze or self.new_vocabulary else "full")
+        if kind not in FINETUNE_KINDS:
+            raise ConfigError(f"train.finetune.kind {kind!r}: choose one of {FINETUNE_KINDS}")
+        if (kind == "lora") != bool(self.lora_rank):
+            raise ConfigError("train.finetune: kind lora goes with a lora_rank (--lora RANK) "
+                              "and a lora_rank with kind lora")
+        if kind == "full" and (self.freeze or self.new_vocabulary):
+            raise ConfigError("train.finetune: kind full trains every weight; freeze or "
+                              "new_vocabulary make it a transfer")
+        if kind == "lora" and self.freeze:
+            raise ConfigError("train.finetune: LoRA already freezes every base weight; "
+                              "leave out --freeze")
+        if kind == "transfer" and not (self.freeze or self.new_vocabulary):
+            raise ConfigError("train.finetune: kind transfer needs --freeze PATTERN and/or "
+                              "--new-vocabulary")
+        return dataclasses.replace(self, kind=kind)
+
+
 _SECTIONS: dict[str, type] = {"optim": OptimConfig, "data": DataConfig,
-                              "checkpoint": CheckpointConfig}
+                              "checkpoint": CheckpointConfig, "finetune": FinetuneConfig}
 
 # edgeasr 0.1's flat option -> (section, option).
 FLAT_KEYS: dict[str, tuple[str, str]] = {
@@ -93,12 +142,14 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def __init__(self, epochs: int = 20, seed: int = 0, optim: OptimConfig | None = None,
                  data: DataConfig | None = None, checkpoint: CheckpointConfig | None = None,
-                 **flat: Any):
+                 finetune: FinetuneConfig | None = None, **flat: Any):
         """Sections as dataclasses, and/or 0.1's flat options as keywords (``batch_size=4``)."""
-        sections = _sort_flat(flat, {"optim": optim, "data": data, "checkpoint": checkpoint})
+        sections = _sort_flat(flat, {"optim": optim, "data": data, "checkpoint": checkpoint,
+                                     "finetune": finetune})
         object.__setattr__(self, "epochs", epochs)
         object.__setattr__(self, "seed", seed)
         for name, value in sections.items():

@@ -27,8 +27,15 @@ from edgeasr.runs import (
     read_checkpoint_state,
     restore_checkpoint,
 )
+from edgeasr.text.languages import get_language, language_of
 from edgeasr.training.callbacks import Checkpointer, DevEvaluation, EpochProgress
 from edgeasr.training.config import TrainConfig
+from edgeasr.training.finetune import (
+    after_restore,
+    parameter_summary,
+    resume_model,
+    start_model,
+)
 from edgeasr.training.interrupt import StopSignals, TrainingStopped
 from edgeasr.training.schedule import (
     Segment,
@@ -135,9 +142,18 @@ def train(
             )
         if train_manifest is None or dev_manifest is None:
             raise DataError("train needs --train and --dev manifests")
-        vocabulary = vocabulary or Vocabulary.english()
-        model_config = (model_config or ModelConfig()).replace(vocab_size=vocabulary.size)
         cfg = train_config or TrainConfig()
+        if cfg.finetune.init is not None:
+            keras.utils.set_random_seed(cfg.seed)  # the new classifier's and adapters' draws
+            start = start_model(cfg.finetune, cfg.seed, overrides=model_config)
+            cfg = cfg.replace(finetune=start.finetune)
+            vocabulary, model_config = start.vocabulary, start.config
+            echo(f"fine-tuning ({start.finetune.kind}) from {start.finetune.init}")
+        else:
+            cfg.finetune.resolved()  # refuses fine-tuning options without an initial model
+            vocabulary = vocabulary or (get_language(cfg.data.language).vocabulary()
+                                        if cfg.data.language else Vocabulary.english())
+            model_config = (model_config or ModelConfig()).replace(vocab_size=vocabulary.size)
         info = RunInfo(
             model=model_config,
             vocabulary=vocabulary,
@@ -150,8 +166,11 @@ def train(
     keras.utils.set_random_seed(cfg.seed)
     rate = info.model.frontend.sample_rate
     data = cfg.data
-    train_corpus = load_corpus(train_manifest, info.vocabulary, rate, data.cache_dir, data.strict, data.workers)
-    dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, data.cache_dir, data.strict, data.workers)
+    language = get_language(data.language) if data.language else language_of(info.vocabulary)
+    train_corpus = load_corpus(train_manifest, info.vocabulary, rate, data.cache_dir, data.strict,
+                               data.workers, normalizer=language.normalize)
+    dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, data.cache_dir, data.strict,
+                             data.workers, normalizer=language.normalize)
     train_indices, too_short = trainable_indices(train_corpus, info.model)
     report_skipped(too_short, str(train_manifest))
     if too_short and data.strict:
@@ -177,17 +196,26 @@ def train(
     schedule = continue_segments(
         schedule, position.epoch * per_epoch + position.step, max(1, cfg.epochs * per_epoch),
         warmup_steps(cfg.optim, per_epoch, schedule[0].total))
-    model = build_model(info.model, info.vocabulary, seed=cfg.seed)
+    if cfg.finetune.init is None:
+        model = build_model(info.model, info.vocabulary, seed=cfg.seed)
+    elif position.epoch or position.step:  # a resumed fine-tune: its checkpoint loads below
+        model = resume_model(info, cfg.finetune, cfg.seed)
+    else:
+        if resume:  # resumed before its first checkpoint: start from the initial model again
+            keras.utils.set_random_seed(cfg.seed)
+            start = start_model(cfg.finetune, cfg.seed, overrides=info.model)
+        model = start.model
     model.compile(optimizer=make_optimizer(cfg.optim, per_epoch, cfg.epochs, schedule),
                   jit_compile=_jit_compile())
 
     epoch, step = position.epoch, position.step
     if epoch or step:
         restore_checkpoint(model, run.checkpoint_dir(run.read_state()["last"]))
+        after_restore(model, cfg.seed)
         echo(f"resuming {run.path} at epoch {epoch + 1}" + (f", batch {step + 1}" if step else ""))
     with StopSignals() as stop:  # from here on, SIGINT/SIGTERM stop at the next batch
         echo(
-            f"training {info.model.name} ({model.count_params():,} parameters) on "
+            f"training {info.model.name} ({parameter_summary(model)}) on "
             f"{train_indices.size} utterances ({train_corpus.seconds / 3600:.2f} h), "
             f"{per_epoch} batches per epoch, dev {len(dev_corpus)} utterances"
         )

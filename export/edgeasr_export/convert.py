@@ -1,6 +1,6 @@
 """Keras CTC model -> TFLite file with builtin ops only, in one of four quantisation modes.
 
-Path (TOOLCHAIN.md): SavedModel written by ``keras.export.ExportArchive`` ->
+Path (docs/toolchain.md): SavedModel written by ``keras.export.ExportArchive`` ->
 ``tf.lite.TFLiteConverter.from_saved_model`` with ``TFLITE_BUILTINS`` only. The exported
 graph takes a waveform (1, N) float32 and returns log-probabilities (1, T, V).
 
@@ -105,9 +105,15 @@ def convert(
     """Convert a built ``CTCModel`` to TFLite bytes (no metadata yet).
 
     ``calibration``: float32 waveforms (N,) at the model rate, required for ``int8``; a few
-    dozen utterances that look like deployment audio are enough.
+    dozen utterances that look like deployment audio are enough. A model with LoRA adapters
+    is converted with the adapters merged into plain kernels (the base model's tensors and
+    ops; :func:`edgeasr.models.adapters.lora.merge_lora`).
     """
     import tensorflow as tf
+
+    from edgeasr.models.adapters.lora import merge_lora
+
+    model = merge_lora(model)
 
     if quantization not in QUANTIZATIONS:
         raise ExportError(f"unknown quantisation {quantization!r}; choose from {QUANTIZATIONS}")

@@ -13,7 +13,12 @@ from edgeasr import __version__
 from edgeasr.data.manifest import read_manifest
 from edgeasr.files import atomic_write_bytes
 from edgeasr.runs import load_model
-from edgeasr_device.artifact import FORMAT_VERSION, ArtifactMetadata, read_metadata
+from edgeasr_device.artifact import (
+    FORMAT_VERSION,
+    STREAMING_FORMAT_VERSION,
+    ArtifactMetadata,
+    read_metadata,
+)
 from edgeasr_device.audio import load_audio
 from edgeasr_export.convert import convert
 from edgeasr_export.errors import ExportError
@@ -50,6 +55,8 @@ def export_run(
     calibration_manifest: str | os.PathLike | None = None,
     checkpoint: str = "best",
     parity_utterances: int = 16,
+    streaming: bool = False,
+    chunk_frames: int | None = None,
 ) -> ExportReport:
     """Convert, embed metadata, check parity, and write ``out_path`` atomically.
 
@@ -57,6 +64,10 @@ def export_run(
     manifest (many speakers and conditions: calibrating on one held-out speaker cost 7 WER
     points on another in the FSDD recipe). Parity is checked on the run's dev manifest
     (audio the calibration did not see) when it still exists.
+
+    ``streaming``: write the chunked graph instead (:mod:`edgeasr_export.streaming`):
+    ``chunk_frames`` output frames of audio plus the carried state per call; parity is then
+    the chunked TFLite output against the whole-utterance Keras model.
     """
     model, info = load_model(run_dir, checkpoint)
     sample_rate = info.model.frontend.sample_rate
@@ -73,10 +84,21 @@ def export_run(
     parity_audio = audio
     if dev and Path(dev).exists():
         parity_audio = calibration_audio(dev, sample_rate, limit=parity_utterances)
-    content = convert(model, quantization, calibration=audio)
+    spec = None
+    if streaming:
+        from edgeasr_export.streaming import (
+            DEFAULT_CHUNK_FRAMES,
+            convert_streaming,
+            streaming_spec,
+        )
+
+        spec = streaming_spec(info.model, chunk_frames or DEFAULT_CHUNK_FRAMES)
+        content = convert_streaming(model, spec, quantization, calibration=audio)
+    else:
+        content = convert(model, quantization, calibration=audio)
     model_dict = info.model.to_dict()  # the encoder as {"kind": ..., **options}
     metadata = ArtifactMetadata(
-        format_version=FORMAT_VERSION,
+        format_version=FORMAT_VERSION if spec is None else STREAMING_FORMAT_VERSION,
         edgeasr_version=__version__,
         vocabulary=info.vocabulary,
         sample_rate=sample_rate,
@@ -85,11 +107,17 @@ def export_run(
         model=model_dict,
         quantization=quantization,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        streaming=None if spec is None else spec.to_dict(),
     )
     content = embed_metadata(content, metadata)
     read_metadata(content, source=str(out_path))  # the device must be able to read it back
     parity = None
-    if parity_audio:
+    if parity_audio and spec is not None:
+        from edgeasr_export.streaming import check_streaming_parity
+
+        parity = check_streaming_parity(model, content, parity_audio[:parity_utterances],
+                                        info.vocabulary)
+    elif parity_audio:
         parity = check_parity(model, content, parity_audio[:parity_utterances], info.vocabulary)
     path = atomic_write_bytes(out_path, content)
     return ExportReport(

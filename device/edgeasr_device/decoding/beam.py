@@ -1,23 +1,32 @@
-"""CTC prefix beam search, vectorised over beams x tokens.
+"""CTC prefix beam search: a pruned loop over a few beams, in plain Python floats.
 
-A beam is a token prefix with two acoustic log-probabilities: of the frame paths that
-produce it and end in a blank (``pb``) and of those ending in its last token (``pnb``).
-Per frame, with ``row`` the frame's log-probabilities:
+A beam is a token prefix with two acoustic probabilities: of the frame paths that produce it
+and end in a blank (``pb``) and of those ending in its last token (``pnb``). Per frame, with
+``row`` the frame's probabilities:
 
-* staying: ``pb' = logaddexp(pb, pnb) + row[blank]``, ``pnb' = pnb + row[last]`` (a repeated
-  token collapses into the same prefix);
+* staying: ``pb' = (pb + pnb) * row[blank]``, ``pnb' = pnb * row[last]`` (a repeated token
+  collapses into the same prefix);
 * extending by a token ``c``: the prefix ``p + c`` gets ``pnb += (pb if c == last else
-  logaddexp(pb, pnb)) + row[c]`` (a repeat needs a blank in between);
+  pb + pnb) * row[c]`` (a repeat needs a blank in between);
 * an extension that reaches a prefix already in the beam merges into it.
 
 Prefixes live in a trie (one node per prefix, created once), so merging is a node-id
 comparison and context scores (:class:`~.scoring.PrefixScorer`: language model, word bonus,
 hotwords) are computed once per node, not per frame. The total of a beam is
-``logaddexp(pb, pnb) + S(prefix)``; the ``beam_width`` best survive each frame. Tokens whose
+``ln(pb + pnb) + S(prefix)``; the ``beam_width`` best survive each frame. Tokens whose
 log-probability is below ``token_min_logp`` at a frame are not extended there (the frame's
 best token always is). Extensions whose score cannot reach the beam (``S`` grows by at most
 ``scorer.max_gain`` per token) are dropped before their node is built. At the end each
 prefix is scored as a whole utterance (``scorer.final``) and the list re-ranked.
+
+Why plain floats: a peaky CTC model leaves one to three beams and one or two candidate
+tokens per frame after pruning, so a frame is a dozen scalar updates; numpy calls on arrays
+that small cost more in call overhead than the arithmetic. Probabilities are kept linear
+(no ``logaddexp``): each frame's row is divided by its largest entry, and the beams are
+rescaled whenever their largest total leaves ``[1e-150, 1e150]``; the logs of both factors
+are summed into an offset, so the acoustic scores returned are the exact natural-log values.
+Runs of frames in which no token reaches ``token_min_logp`` only carry the beams forward
+(blank, or their last token repeated); long runs are done in one vectorised step.
 
 With ``beam_width`` at least the number of distinct prefixes and no token pruning the search
 is exact: every hypothesis gets ``ln P_ctc(tokens | x) + final score``.
@@ -33,6 +42,13 @@ import numpy as np
 from .scoring import PrefixScorer
 
 __all__ = ["Hypothesis", "prefix_beam_search"]
+
+#: Carry runs of frames without candidates in numpy once ``frames * beams`` reaches this.
+_VECTOR_CARRY = 96
+_HIGH, _LOW = 1e150, 1e-150
+#: Frames converted to Python floats at a time.
+_BLOCK = 128
+_NEG = -math.inf
 
 
 @dataclass(frozen=True)
@@ -51,46 +67,33 @@ class Hypothesis:
 
 
 class _Trie:
-    """Prefix nodes: parent, last token and context score as growing arrays."""
+    """Prefix nodes: parent, last token, context score and scorer state as Python lists."""
 
     def __init__(self, vocab_size: int, state, score: float):
         self.vocab_size = vocab_size
-        self.parent = np.full(1024, -1, dtype=np.int64)
-        self.token = np.full(1024, -1, dtype=np.int64)
-        self.score = np.zeros(1024, dtype=np.float64)
-        self.score[0] = score
+        self.parent = [-1]
+        self.token = [-1]
+        self.score = [score]
         self.states = [state]
         self.children: dict[int, int] = {}
-        self.size = 1
 
-    def child(self, node: int, token: int, scorer: PrefixScorer | None) -> int:
-        key = node * self.vocab_size + token
-        found = self.children.get(key)
-        if found is not None:
-            return found
-        new = self.size
-        if new == self.parent.shape[0]:
-            grow = new
-            self.parent = np.concatenate([self.parent, np.full(grow, -1, dtype=np.int64)])
-            self.token = np.concatenate([self.token, np.full(grow, -1, dtype=np.int64)])
-            self.score = np.concatenate([self.score, np.zeros(grow)])
-        self.parent[new] = node
-        self.token[new] = token
-        if scorer is not None:
-            state, value = scorer.extend(self.states[node], token)
-            self.states.append(state)
-            self.score[new] = value
-        else:
-            self.states.append(None)
-        self.children[key] = new
-        self.size = new + 1
+    def add(self, node: int, token: int, state, score: float) -> int:
+        """The new child of ``node`` by ``token`` with its scorer state and score (the
+        caller checked that it is new)."""
+        new = len(self.parent)
+        self.parent.append(node)
+        self.token.append(token)
+        self.states.append(state)
+        self.score.append(score)
+        self.children[node * self.vocab_size + token] = new
         return new
 
     def tokens(self, node: int) -> tuple[int, ...]:
         out = []
+        parent, token = self.parent, self.token
         while node > 0:
-            out.append(int(self.token[node]))
-            node = int(self.parent[node])
+            out.append(token[node])
+            node = parent[node]
         return tuple(reversed(out))
 
 
@@ -109,7 +112,7 @@ def prefix_beam_search(log_probs: np.ndarray, blank: int, beam_width: int = 16,
             0: every surviving prefix.
         token_min_logp: per-frame log-probability below which a token is not extended.
             A run of frames where no token reaches it only carries the prefixes forward
-            (blank, or their last token repeated), in one step.
+            (blank, or their last token repeated).
         beam_threshold: prefixes more than this (natural log) below the best are dropped.
     """
     lp = np.asarray(log_probs, dtype=np.float64)
@@ -117,103 +120,234 @@ def prefix_beam_search(log_probs: np.ndarray, blank: int, beam_width: int = 16,
     state0, score0 = scorer.initial() if scorer is not None else (None, 0.0)
     trie = _Trie(vocab, state0, score0)
     max_gain = scorer.max_gain if scorer is not None else 0.0
+    width = int(beam_width)
+    # per frame: the tokens worth extending (always the best one; never the blank)
     keep = lp >= token_min_logp
     keep[np.arange(t_len), lp.argmax(axis=1)] = True
     keep[:, blank] = False
-    frames, candidates = np.nonzero(keep)
-    bounds = np.searchsorted(frames, np.arange(t_len + 1))
-    busy = np.flatnonzero(bounds[1:] > bounds[:-1])  # frames with a token to try
-    column = np.full(vocab, -1, dtype=np.int64)
-    neg = -np.inf
+    peak = lp.max(axis=1)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    probs = np.exp(lp - peak[:, None])  # (T, V), each row's largest entry is 1
+    frames, cands = np.nonzero(keep)
+    order = np.lexsort((-probs[frames, cands], frames))  # per frame, the likeliest first
+    cands = cands[order].tolist()
+    bounds = np.searchsorted(frames, np.arange(t_len + 1)).tolist()
+    busy = np.flatnonzero(np.diff(bounds)).tolist() + [t_len]  # frames with a candidate
+    peaks = peak.tolist()
 
-    pb, pnb, context = np.zeros(1), np.full(1, neg), np.full(1, score0)
-    nodes, last, parents = (np.zeros(1, dtype=np.int64), np.full(1, -1, dtype=np.int64),
-                            np.full(1, -1, dtype=np.int64))
-    logaddexp, concatenate, where = np.logaddexp, np.concatenate, np.where
-    t = 0
+    parent, token, context, children = trie.parent, trie.token, trie.score, trie.children
+    add, states = trie.add, trie.states
+    extend = scorer.extend if scorer is not None else None
+    unborn: dict[int, tuple] = {}  # scored extensions that fell below the floor, by key
+    log, exp = math.log, math.exp
+    nodes, pb, pnb = [0], [1.0], [0.0]  # true probability = value * exp(offset)
+    offset = 0.0
+    t = next_busy = block_start = block_end = 0
+    rows: list[list[float]] = []
     while t < t_len:
-        if bounds[t] == bounds[t + 1]:
-            i = int(busy.searchsorted(t))
-            stop = int(busy[i]) if i < busy.shape[0] else t_len
-            pb, pnb = _carry(pb, pnb, last, lp[t:stop], blank)
+        if busy[next_busy] < t:
+            next_busy += 1
+            continue
+        if busy[next_busy] > t:  # frames where no prefix grows
+            stop = busy[next_busy]
+            if (stop - t) * len(nodes) >= _VECTOR_CARRY:
+                pb, pnb, offset = _carry_vector(pb, pnb, offset, [token[n] for n in nodes],
+                                                lp[t:stop], blank)
+            else:
+                last = [token[n] for n in nodes]
+                for row, shift in zip(probs[t:stop].tolist(), peaks[t:stop]):
+                    rb = row[blank]
+                    # the root's pnb is 0, so row[-1] for its missing last token is harmless
+                    pb = [(b + nb) * rb for b, nb in zip(pb, pnb)]
+                    pnb = [nb * row[x] for nb, x in zip(pnb, last)]
+                    offset += shift
+                pb, pnb, offset = _rescale(pb, pnb, offset)
             t = stop
             continue
-        row = lp[t]
-        total = logaddexp(pb, pnb)
-        new_pb = total + row[blank]
-        new_pnb = pnb + row[last]  # the root (last == -1) has pnb == -inf
-        src = merged = None
-        size = nodes.shape[0]
-        if size > 1:  # extensions reaching a prefix already in the beam merge into it
-            order = nodes.argsort()
-            at = nodes[order].searchsorted(parents)
-            at[at == size] = size - 1
-            merged = (nodes[order[at]] == parents).nonzero()[0]
-            if merged.size:
-                src = order[at[merged]]
-                tok = last[merged]
-                incoming = where(tok == last[src], pb[src], total[src]) + row[tok]
-                new_pnb[merged] = logaddexp(new_pnb[merged], incoming)
-        kept = context + logaddexp(new_pb, new_pnb)
-        tokens = candidates[bounds[t]:bounds[t + 1]]
-        ext = where(tokens == last[:, None], pb[:, None], total[:, None])
-        ext += row[tokens]
-        if src is not None:
-            column[tokens] = np.arange(tokens.size)
-            cols = column[last[merged]]
-            hit = cols >= 0
-            ext[src[hit], cols[hit]] = neg
-            column[tokens] = -1
-        floor = kept.max() - beam_threshold
-        if size >= beam_width:
-            floor = max(floor, np.partition(kept, size - beam_width)[size - beam_width])
-        ext = ext.ravel()
-        chosen = ((ext + (context + max_gain).repeat(tokens.size)) > floor).nonzero()[0]
-        if chosen.size:
-            rows_b, cols_t = np.divmod(chosen, tokens.size)
-            parent_nodes = nodes[rows_b]
-            new_tokens = tokens[cols_t]
-            child = trie.child
-            made = np.fromiter((child(b, c, scorer) for b, c in
-                                zip(parent_nodes.tolist(), new_tokens.tolist())),
-                               dtype=np.int64, count=chosen.size)
-            ext_pnb = ext[chosen]
-            made_scores = trie.score[made]
-            pb = concatenate((new_pb, np.full(made.shape[0], neg)))
-            pnb = concatenate((new_pnb, ext_pnb))
-            context = concatenate((context, made_scores))
-            nodes = concatenate((nodes, made))
-            last = concatenate((last, new_tokens))
-            parents = concatenate((parents, parent_nodes))
-            kept = concatenate((kept, made_scores + ext_pnb))
+
+        if len(nodes) == 1:  # the common case: one prefix, a few scalar updates
+            n = nodes[0]
+            b, nb = pb[0], pnb[0]
+            total = b + nb
+            if not _LOW <= total <= _HIGH and 0.0 < total < math.inf:
+                b, nb, offset = b / total, nb / total, offset + log(total)
+                total = b + nb
+            if t >= block_end:
+                block_start, block_end = t, t + _BLOCK
+                rows = probs[block_start:block_end].tolist()
+            row = rows[t - block_start]
+            offset += peaks[t]
+            x = token[n]
+            stay_b, stay_nb = total * row[blank], nb * row[x]
+            cn = context[n]
+            k0 = log(stay_b + stay_nb) + cn if stay_b + stay_nb > 0.0 else _NEG
+            floor = k0 if width <= 1 else k0 - beam_threshold
+            limit = floor - cn - max_gain
+            grown = None
+            tokens = cands[bounds[t]:bounds[t + 1]]  # best first
+            if limit <= 700.0:
+                limit = exp(limit) if limit > -745.0 else 0.0
+                base = n * vocab
+                for c in tokens:
+                    r = row[c]
+                    if total * r <= limit:
+                        break  # and so are the tokens after it
+                    value = b * r if c == x else total * r
+                    if value <= limit:
+                        continue
+                    child = children.get(base + c)
+                    if child is None:
+                        scored = unborn.get(base + c)
+                        if scored is None:
+                            scored = unborn[base + c] = (extend(states[n], c) if extend
+                                                         is not None else (None, 0.0))
+                        score = log(value) + scored[1]
+                        if score < floor:
+                            continue
+                        child = add(n, c, scored[0], scored[1])
+                    else:
+                        score = log(value) + context[child]
+                        if score < floor:
+                            continue
+                    if grown is None:
+                        grown = ([n], [stay_b], [stay_nb], [k0])
+                    grown[0].append(child)
+                    grown[1].append(0.0)
+                    grown[2].append(value)
+                    grown[3].append(score)
+            if grown is None:
+                pb, pnb = [stay_b], [stay_nb]
+                t += 1
+                continue
+            nodes, new_pb, new_pnb, kept = grown
+            best = max(kept)
         else:
+            totals = [b + nb for b, nb in zip(pb, pnb)]
+            high = max(totals)
+            if not _LOW <= high <= _HIGH and 0.0 < high < math.inf:
+                scale = 1.0 / high
+                pb = [b * scale for b in pb]
+                pnb = [nb * scale for nb in pnb]
+                totals = [v * scale for v in totals]
+                offset += log(high)
+            if t >= block_end:  # rows as Python floats, a block at a time
+                block_start, block_end = t, t + _BLOCK
+                rows = probs[block_start:block_end].tolist()
+            row = rows[t - block_start]
+            offset += peaks[t]
+            rb = row[blank]
+            tokens = cands[bounds[t]:bounds[t + 1]]  # best first
+            size = len(nodes)
+            new_pb = [v * rb for v in totals]
+            new_pnb = [nb * row[token[n]] for nb, n in zip(pnb, nodes)]
+            if size > 1:  # extensions reaching a prefix already in the beam merge into it
+                where = {n: i for i, n in enumerate(nodes)}
+                for i, n in enumerate(nodes):
+                    j = where.get(parent[n])
+                    if j is not None:
+                        x = token[n]
+                        new_pnb[i] += (pb[j] if x == token[nodes[j]] else totals[j]) * row[x]
+            else:
+                where = None
+            kept = [log(b + nb) + context[n] if b + nb > 0.0 else _NEG
+                    for b, nb, n in zip(new_pb, new_pnb, nodes)]
+            best = max(kept)
+            floor = best - beam_threshold
+            if size >= width:
+                floor = max(floor, sorted(kept, reverse=True)[width - 1])
+            top_prob = row[tokens[0]]
+            for i in range(size):
+                n = nodes[i]
+                limit = floor - context[n] - max_gain
+                if not limit <= 700.0:
+                    continue  # nothing this beam's extensions can reach is good enough
+                limit = exp(limit) if limit > -745.0 else 0.0
+                s = totals[i]
+                if s * top_prob <= limit:
+                    continue
+                b, x = pb[i], token[n]
+                base = n * vocab
+                for c in tokens:
+                    r = row[c]
+                    if s * r <= limit:
+                        break  # and so are the tokens after it
+                    value = b * r if c == x else s * r
+                    if value <= limit:
+                        continue
+                    child = children.get(base + c)
+                    if child is None:  # score it first: most new prefixes fall below the floor
+                        scored = unborn.get(base + c)
+                        if scored is None:
+                            scored = unborn[base + c] = (extend(states[n], c) if extend is not None
+                                                         else (None, 0.0))
+                        total = log(value) + scored[1]
+                        if total < floor:
+                            continue
+                        child = add(n, c, scored[0], scored[1])
+                    elif where is not None and child in where:
+                        continue  # merged above
+                    else:
+                        total = log(value) + context[child]
+                        if total < floor:
+                            continue
+                    nodes.append(child)
+                    new_pb.append(0.0)
+                    new_pnb.append(value)
+                    kept.append(total)
+            if len(kept) > size:
+                best = max(best, max(kept[size:]))
+        count = len(kept)
+        cut = best - beam_threshold
+        if count > width:
+            top = sorted(range(count), key=kept.__getitem__, reverse=True)[:width]
+            top = [i for i in top if kept[i] >= cut]
+        else:
+            top = [i for i in range(count) if kept[i] >= cut]
+        if not top:  # every path has probability zero: keep the best anyway
+            top = [kept.index(best)]
+        if len(top) == count:
             pb, pnb = new_pb, new_pnb
-        best = kept.max()
-        if kept.shape[0] > beam_width:
-            top = (-kept).argpartition(beam_width - 1)[:beam_width]
-            top = top[kept[top] >= best - beam_threshold]
         else:
-            top = (kept >= best - beam_threshold).nonzero()[0]
-        if top.size == 0:  # every path has probability zero: keep the best anyway
-            top = kept.argmax()[None]
-        if top.size != kept.shape[0]:
-            pb, pnb, context = pb[top], pnb[top], context[top]
-            nodes, last, parents = nodes[top], last[top], parents[top]
+            nodes = [nodes[i] for i in top]
+            pb = [new_pb[i] for i in top]
+            pnb = [new_pnb[i] for i in top]
         t += 1
 
-    acoustic = np.logaddexp(pb, pnb)
-    finals = np.array([scorer.final(trie.states[n]) if scorer is not None else 0.0
-                       for n in nodes.tolist()])
-    totals = acoustic + finals
-    ranked = np.argsort(-totals, kind="stable")
+    acoustic = [(log(b + nb) if b + nb > 0.0 else _NEG) + offset for b, nb in zip(pb, pnb)]
+    finals = [scorer.final(states[n]) if scorer is not None else 0.0 for n in nodes]
+    totals = [a + f for a, f in zip(acoustic, finals)]
+    ranked = sorted(range(len(nodes)), key=lambda i: -totals[i])  # stable on ties
     ranked = ranked[:nbest] if nbest else ranked
-    return [Hypothesis(trie.tokens(int(nodes[i])), float(totals[i]), float(acoustic[i]))
+    return [Hypothesis(trie.tokens(nodes[i]), float(totals[i]), float(acoustic[i]))
             for i in ranked]
+
+
+def _rescale(pb: list[float], pnb: list[float], offset: float
+             ) -> tuple[list[float], list[float], float]:
+    """The beams divided by their largest total (its log moves into ``offset``)."""
+    high = max(b + nb for b, nb in zip(pb, pnb))
+    if high <= 0.0 or not math.isfinite(high) or _LOW <= high <= _HIGH:
+        return pb, pnb, offset
+    scale = 1.0 / high
+    return [b * scale for b in pb], [nb * scale for nb in pnb], offset + math.log(high)
+
+
+def _carry_vector(pb: list[float], pnb: list[float], offset: float, last: list[int],
+                  rows: np.ndarray, blank: int) -> tuple[list[float], list[float], float]:
+    """:func:`_carry` for linear beams scaled by ``exp(offset)``."""
+    with np.errstate(divide="ignore"):
+        log_pb, log_pnb = np.log(pb) + offset, np.log(pnb) + offset
+    new_pb, new_pnb = _carry(log_pb, log_pnb, np.asarray(last, dtype=np.int64), rows, blank)
+    totals = np.logaddexp(new_pb, new_pnb)
+    finite = totals[np.isfinite(totals)]
+    shift = float(finite.max()) if finite.size else 0.0
+    return np.exp(new_pb - shift).tolist(), np.exp(new_pnb - shift).tolist(), shift
 
 
 def _carry(pb: np.ndarray, pnb: np.ndarray, last: np.ndarray, rows: np.ndarray,
            blank: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(pb, pnb)`` (B,) after ``rows`` (L, V) frames in which no prefix grows.
+    """``(pb, pnb)`` (B,) log-probabilities after ``rows`` (L, V) frames in which no prefix
+    grows.
 
     A path that ends a prefix's last token may repeat it for k frames and then emit blanks;
     one that ends in a blank stays there: ``pnb' = pnb + sum x``, ``pb' = logaddexp(pb +

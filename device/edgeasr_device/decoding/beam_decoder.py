@@ -9,6 +9,7 @@ hypothesis, and confidences from the posteriors of the final beams (:mod:`.confi
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from dataclasses import dataclass
@@ -21,13 +22,16 @@ from .align import viterbi_align
 from .base import EMPTY_TRANSCRIPT, Alternative, DecodingOptions, Transcript, register_decoder
 from .beam import Hypothesis, prefix_beam_search
 from .confidence import assemble_words, hypothesis_posteriors, word_posteriors
-from .greedy import _check_scores, _token_runs
+from .greedy import _check_scores
 from .hotwords import HotwordBooster, parse_hotword
 from .lm_file import load_lm
 from .lm_scorer import NgramScorer
 from .scoring import PrefixScorer
 
 __all__ = ["BeamSearchDecoder", "LanguageModelWarning", "ngram_scorer"]
+
+#: Trellises (frames x states) up to this size are aligned by :func:`_best_path_frames`.
+_SMALL_TRELLIS = 2_000_000
 
 _SCORERS: dict[tuple[int, Vocabulary, tuple[str, ...], float], NgramScorer] = {}
 _SCORERS_LOCK = threading.Lock()
@@ -102,7 +106,9 @@ class BeamSearchDecoder:
 
     def search(self, log_probs: np.ndarray) -> list[Hypothesis]:
         """Every final beam of ``(T, V)`` log-probabilities, best first."""
-        lp = _check_scores(log_probs)
+        return self._search(_check_scores(log_probs))
+
+    def _search(self, lp: np.ndarray) -> list[Hypothesis]:
         return prefix_beam_search(lp, self.vocabulary.blank_index, self.options.beam_width,
                                   self.scorer, nbest=0,
                                   token_min_logp=self.options.token_min_logp,
@@ -114,7 +120,7 @@ class BeamSearchDecoder:
         lp = _check_scores(log_probs)
         if lp.shape[0] == 0:
             return EMPTY_TRANSCRIPT
-        hyps = self.search(lp)
+        hyps = self._search(lp)
         posteriors = hypothesis_posteriors([h.score for h in hyps])
         best = hyps[0]
         alternatives = self._alternatives(hyps, posteriors) if self.options.nbest > 1 else ()
@@ -125,17 +131,31 @@ class BeamSearchDecoder:
         support = word_posteriors(hyps, posteriors, self.vocabulary)
         words = assemble_words(lp, ids, starts, ends, self.vocabulary, self.frame_duration,
                                support)
-        confidence = float(np.prod([w.confidence for w in words])) if words else 1.0
+        confidence = float(math.prod(w.confidence for w in words)) if words else 1.0
         return Transcript(" ".join(w.text for w in words), words, confidence,
                           alternatives=alternatives)
 
     def _token_frames(self, lp: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First and last frame (inclusive) of each token on the best path of ``ids``."""
-        best = lp.argmax(axis=1)
-        starts, ends, greedy = _token_runs(best, self.vocabulary.blank_index)
-        if greedy.shape == ids.shape and (greedy == ids).all():
-            return starts, ends  # the best path of all frames spells the winner
-        alignment = viterbi_align(lp, ids.tolist(), self.vocabulary.blank_index)
+        blank = self.vocabulary.blank_index
+        starts, ends, greedy = [], [], []  # runs of the arg-max path (a loop: T is small)
+        previous = -1
+        for t, c in enumerate(lp.argmax(axis=1).tolist()):
+            if c != previous:
+                previous = c
+                if c != blank:
+                    starts.append(t)
+                    ends.append(t)
+                    greedy.append(c)
+            elif c != blank:
+                ends[-1] = t
+        if greedy == ids.tolist():  # the best path of all frames spells the winner
+            return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        if lp.shape[0] * (2 * ids.size + 1) <= _SMALL_TRELLIS:
+            found = _best_path_frames(lp, ids, blank)
+            if found is not None:
+                return found
+        alignment = viterbi_align(lp, ids.tolist(), blank)  # also says why none exists
         spans = alignment.tokens
         return (np.array([s.start for s in spans], dtype=np.int64),
                 np.array([s.end - 1 for s in spans], dtype=np.int64))
@@ -151,3 +171,60 @@ class BeamSearchDecoder:
         ranked = list(seen.items())[:self.options.nbest]
         return tuple(Alternative(text, float(score), float(post))
                      for text, (score, post) in ranked)
+
+
+def _best_path_frames(lp: np.ndarray, ids: np.ndarray, blank: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """First and last frame of each of ``ids`` (L,) on their most likely CTC path through
+    ``lp`` (T, V), or None when no path has non-zero probability.
+
+    The same trellis, tie-breaking and result as :func:`~.align.viterbi_align`, computed as
+    four in-place numpy operations per frame with the back-pointers recovered afterwards
+    from the stored scores (the aligner's per-frame arg-max costs more than its arithmetic
+    on trellises this small).
+    """
+    t_len, size = lp.shape[0], 2 * ids.size + 1
+    states = np.full(size, blank, dtype=np.int64)
+    states[1::2] = ids
+    penalty = np.zeros(size - 2)  # -inf where a state may not skip from two back
+    penalty[1::2] = np.where(ids[1:] != ids[:-1], 0.0, -np.inf)
+    penalty[0::2] = -np.inf  # blanks are entered from the token before or themselves
+    emit = np.asarray(lp[:, states], dtype=np.float64)
+    score = np.full((t_len, size), -np.inf)
+    score[0, :2] = emit[0, :2]
+    skip = np.empty(max(size - 2, 0))
+    maximum, add = np.maximum, np.add
+    for t in range(1, t_len):
+        prev, cur = score[t - 1], score[t]
+        cur[0] = prev[0]
+        maximum(prev[1:], prev[:-1], out=cur[1:])
+        if size > 2:
+            add(prev[:-2], penalty, out=skip)
+            maximum(cur[2:], skip, out=cur[2:])
+        add(cur, emit[t], out=cur)
+    last = size - 1 if size == 1 or score[-1, -1] >= score[-1, -2] else size - 2
+    if not np.isfinite(score[-1, last]):
+        return None
+    table = score.tolist()
+    can_skip = [False, False] + [p == 0.0 for p in penalty.tolist()]
+    path = [0] * t_len
+    s = last
+    for t in range(t_len - 1, 0, -1):
+        path[t] = s
+        prev = table[t - 1]
+        best, step = prev[s], 0
+        if s >= 1 and prev[s - 1] > best:
+            best, step = prev[s - 1], 1
+        if can_skip[s] and prev[s - 2] > best:
+            step = 2
+        s -= step
+    path[0] = s
+    starts = [-1] * ids.size
+    ends = [0] * ids.size
+    for t, state in enumerate(path):
+        if state & 1:
+            j = state >> 1
+            if starts[j] < 0:
+                starts[j] = t
+            ends[j] = t
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)

@@ -14,6 +14,7 @@ over its words, the probability that the whole transcript is right.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -27,28 +28,34 @@ __all__ = ["assemble_words", "hypothesis_posteriors", "token_confidences", "word
 
 def hypothesis_posteriors(scores: Sequence[float]) -> np.ndarray:
     """Softmax of log scores ``(H,)`` -> posteriors ``(H,)`` summing to one."""
-    values = np.asarray(scores, dtype=np.float64)
-    if values.size == 0:
-        return values
-    finite = np.isfinite(values)
-    if not finite.any():
-        return np.full(values.shape, 1.0 / values.size)
-    shifted = np.where(finite, values - values[finite].max(), -np.inf)
-    weights = np.exp(shifted)
-    return weights / weights.sum()
+    values = [float(v) for v in scores]
+    if not values:
+        return np.zeros(0)
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return np.full(len(values), 1.0 / len(values))
+    top = max(finite)
+    weights = [math.exp(v - top) if math.isfinite(v) else 0.0 for v in values]
+    total = sum(weights)
+    return np.array([w / total for w in weights])
 
 
 def word_posteriors(hyps: Sequence, posteriors: np.ndarray, vocabulary: Vocabulary) -> list[float]:
     """For each word of the best hypothesis (``hyps[0]``): the posterior mass of the
     hypotheses that contain it (its k-th occurrence counts where a hypothesis has the word at
     least k times). ``hyps`` have ``tokens``; ``posteriors`` ``(H,)``."""
-    counts = [Counter(vocabulary.decode(h.tokens).split()) for h in hyps]
+    tokens, blank = vocabulary.tokens, vocabulary.blank_index
+    texts = ["".join([tokens[i] for i in h.tokens if i != blank]).split() for h in hyps]
+    if len(hyps) == 1:
+        return [float(posteriors[0])] * len(texts[0])
+    counts = [Counter(words) for words in texts]
+    weights = np.asarray(posteriors, dtype=np.float64).tolist()
     seen: Counter[str] = Counter()
     out = []
-    for word in vocabulary.decode(hyps[0].tokens).split():
+    for word in texts[0]:
         seen[word] += 1
         k = seen[word]
-        out.append(float(sum(p for c, p in zip(counts, posteriors.tolist()) if c[word] >= k)))
+        out.append(float(sum(p for c, p in zip(counts, weights) if c[word] >= k)))
     return out
 
 
@@ -87,22 +94,28 @@ def assemble_words(log_probs: np.ndarray, ids: np.ndarray, starts: np.ndarray,
     A word starts at ``first_frame * frame_duration`` of its first token and ends at
     ``(last_frame + 1) * frame_duration`` of its last.
     """
-    conf = token_confidences(log_probs, ids, starts, ends)
+    conf = token_confidences(log_probs, ids, starts, ends).tolist()
     space = vocabulary.space_index
-    is_space = ids == space if space is not None else np.zeros(ids.shape, dtype=bool)
-    word_no = np.cumsum(is_space)[~is_space]
-    chars = ~is_space
-    ids, starts, ends, conf = ids[chars], starts[chars], ends[chars], conf[chars]
-    if ids.size == 0:
-        return ()
-    first = np.flatnonzero(np.concatenate(([True], word_no[1:] != word_no[:-1])))
-    last = np.append(first[1:], ids.size) - 1
-    w_conf = np.exp(np.add.reduceat(np.log(np.maximum(conf, 1e-300)), first))
-    if support is not None:
-        w_conf = w_conf * np.clip(np.asarray(support, dtype=np.float64), 0.0, 1.0)
     tokens = vocabulary.tokens
-    pieces = [tokens[i] for i in ids.tolist()]
     step = float(frame_duration)
-    return tuple(Word(text="".join(pieces[a:b + 1]), start=float(starts[a] * step),
-                      end=float((ends[b] + 1) * step), confidence=float(c))
-                 for a, b, c in zip(first.tolist(), last.tolist(), w_conf.tolist()))
+    ids_, starts_, ends_ = ids.tolist(), starts.tolist(), ends.tolist()
+    pieces: list[list[int]] = [[]]  # positions of each word's tokens
+    for k, token in enumerate(ids_):
+        if token == space:
+            if pieces[-1]:
+                pieces.append([])
+        else:
+            pieces[-1].append(k)
+    if not pieces[-1]:
+        pieces.pop()
+    weights = list(support) if support is not None else None
+    words = []
+    for w, piece in enumerate(pieces):
+        value = math.exp(sum(math.log(max(conf[j], 1e-300)) for j in piece))
+        if weights is not None:
+            value *= min(max(float(weights[w]), 0.0), 1.0)
+        first, last = piece[0], piece[-1]
+        words.append(Word(text="".join([tokens[ids_[j]] for j in piece]),
+                          start=float(starts_[first] * step),
+                          end=float((ends_[last] + 1) * step), confidence=float(value)))
+    return tuple(words)

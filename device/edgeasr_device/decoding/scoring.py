@@ -53,12 +53,21 @@ class WordScorer(Protocol):
         ...
 
 
-#: ``(finished-word score, word-scorer state, partial word, hotword state, hotword total)``
-PrefixState = tuple[float, Any, str, Any, float]
+#: ``(sum of finished-word scores and completed hotword bonuses, (word-scorer state, partial
+#: word, hotword state))``: the float is additive; the key decides everything that follows.
+PrefixState = tuple[float, tuple[Any, str, Any]]
+
+#: Clear the transition caches when they hold more entries than this.
+_CACHE_LIMIT = 200_000
 
 
 class PrefixScorer:
     """Language model, word bonus and hotwords fused into one score per token prefix.
+
+    What a token adds depends only on the key of the state (the word scorer's state, the
+    partial word and the hotword state), not on the score so far, so transitions are cached
+    per ``(key, token)``: a beam search asks for the same few words over and over, and a
+    cached extension is one dictionary look-up.
 
     Args:
         vocabulary: the acoustic model's classes (words are split at its space token).
@@ -80,48 +89,78 @@ class PrefixScorer:
         self.word_bonus = float(word_bonus)
         self.hotwords = hotwords
         self.max_gain = max(self.word_bonus, 0.0) + (hotwords.max_gain if hotwords else 0.0)
+        # (key, token) -> (added to the float, next key, score of the next key's partial part)
+        self._steps: dict[tuple[Any, int], tuple[float, tuple[Any, str, Any], float]] = {}
+        self._finals: dict[tuple[Any, str, Any], float] = {}
 
     def initial(self) -> tuple[PrefixState, float]:
         """The empty prefix's state and score (0)."""
         lm_state = self.words.start() if self.words is not None else None
         hot_state = self.hotwords.initial() if self.hotwords is not None else None
-        return (0.0, lm_state, "", hot_state, 0.0), 0.0
+        return (0.0, (lm_state, "", hot_state)), 0.0
 
     def extend(self, state: PrefixState, token: int) -> tuple[PrefixState, float]:
         """The state and score ``S`` of the prefix with ``token`` appended."""
-        finished, lm_state, partial, hot_state, hot_total = state
+        done, key = state
+        step = self._steps.get((key, token))
+        if step is None:
+            step = self._step(key, token)
+        added, nxt, partial = step
+        done += added
+        return (done, nxt), done + partial
+
+    def final(self, state: PrefixState) -> float:
+        """Score of the prefix as a whole utterance: its last word finished, then the end."""
+        done, key = state
+        value = self._finals.get(key)
+        if value is None:
+            value = self._final(key)
+        return done + value
+
+    def _step(self, key: tuple[Any, str, Any], token: int
+              ) -> tuple[float, tuple[Any, str, Any], float]:
+        lm_state, partial, hot_state = key
+        added = 0.0
         if token == self.space:
             if partial:
-                finished += self.word_bonus
+                added += self.word_bonus
                 if self.words is not None:
                     value, lm_state = self.words.score(lm_state, partial)
-                    finished += self.lm_weight * value
+                    added += self.lm_weight * value
                 partial = ""
         else:
             partial = partial + self.tokens[token]
         if self.hotwords is not None:
             hot_state, gain = self.hotwords.advance(hot_state, token)
-            hot_total += gain
-        new = (finished, lm_state, partial, hot_state, hot_total)
-        return new, self._score(new)
+            added += gain
+        nxt = (lm_state, partial, hot_state)
+        step = (added, nxt, self._partial(nxt))
+        if len(self._steps) > _CACHE_LIMIT:
+            self._steps.clear()
+        self._steps[(key, token)] = step
+        return step
 
-    def final(self, state: PrefixState) -> float:
-        """Score of the prefix as a whole utterance: its last word finished, then the end."""
-        finished, lm_state, partial, hot_state, hot_total = state
+    def _final(self, key: tuple[Any, str, Any]) -> float:
+        lm_state, partial, hot_state = key
+        value = 0.0
         if partial:
-            finished += self.word_bonus
+            value += self.word_bonus
             if self.words is not None:
-                value, lm_state = self.words.score(lm_state, partial)
-                finished += self.lm_weight * value
+                score, lm_state = self.words.score(lm_state, partial)
+                value += self.lm_weight * score
         if self.words is not None:
-            finished += self.lm_weight * self.words.finish(lm_state)
+            value += self.lm_weight * self.words.finish(lm_state)
         if self.hotwords is not None:
-            hot_total += self.hotwords.finish(hot_state)
-        return finished + hot_total
+            value += self.hotwords.finish(hot_state)
+        if len(self._finals) > _CACHE_LIMIT:
+            self._finals.clear()
+        self._finals[key] = value
+        return value
 
-    def _score(self, state: PrefixState) -> float:
-        finished, lm_state, partial, hot_state, hot_total = state
-        total = finished + hot_total
+    def _partial(self, key: tuple[Any, str, Any]) -> float:
+        """The score of a state's unfinished parts: the partial word and hotword match."""
+        lm_state, partial, hot_state = key
+        total = 0.0
         if partial:
             total += self.word_bonus
             if self.words is not None:

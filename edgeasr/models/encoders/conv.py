@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from edgeasr.models.encoders.registry import EncoderConfig, register
+from edgeasr.models.encoders.registry import EncoderConfig, StreamingState, register
 
 
 @register("conv")
@@ -40,6 +40,38 @@ class ConvEncoderConfig(EncoderConfig):
     def describe(self) -> str:
         return (f"conv {self.channels}ch x {len(self.kernel_sizes)} blocks "
                 f"(kernels {', '.join(map(str, self.kernel_sizes))}), stride {self.stride}")
+
+    def prologue_cache(self, input_delay: int) -> int:
+        """Input frames the strided prologue keeps from the previous chunk.
+
+        At least ``prologue_kernel - stride`` (and fewer than ``prologue_kernel``), chosen so
+        that the chunk's prologue outputs fall on the whole utterance's output grid.
+        """
+        left = (self.prologue_kernel - 1) // 2
+        cache = max(self.prologue_kernel - self.stride, 0)
+        while (left - input_delay - cache) % self.stride:
+            cache += 1
+        return cache
+
+    def streaming_state(self, num_features: int, chunk_frames: int,
+                        input_delay: int = 0) -> StreamingState:
+        """Exact chunking: every 'same' convolution keeps its last ``kernel - 1`` (masked)
+        inputs as state and lags its input by ``kernel // 2`` frames; each block's residual
+        keeps its input for the block's lag. See :class:`StreamingState`."""
+        cache = self.prologue_cache(input_delay)
+        delay = (input_delay + cache - (self.prologue_kernel - 1) // 2) // self.stride
+        shapes: dict[str, tuple[int, ...]] = {"prologue": (cache, num_features)}
+        mask_delays: list[int] = []
+        for b, k in enumerate(self.kernel_sizes):
+            block_delay = 0
+            for r in range(self.repeat):
+                shapes[f"block{b}_conv{r}"] = (k - 1, self.channels)
+                mask_delays.append(delay + block_delay)
+                block_delay += k // 2
+            shapes[f"block{b}_skip"] = (block_delay, self.channels)
+            delay += block_delay
+        return StreamingState(shapes=shapes, chunk_frames=chunk_frames,
+                              mask_delays=tuple(mask_delays), delay=delay)
 
 
 def _masked(x, mask):
@@ -73,6 +105,30 @@ class _SeparableBlock(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.residual.filters)
+
+    def stream_step(self, x, masks, states: dict, prefix: str):
+        """One chunk (B, C, channels) -> (B, C, channels) lagged by this block's delay.
+
+        ``masks``: one (B, C, 1) mask per conv; ``states``: ``prefix + "_conv{r}"`` and
+        ``prefix + "_skip"`` caches. Returns ``(h, new_states)``.
+        """
+        chunk = ops.shape(x)[1]
+        new: dict = {}
+        skip_all = ops.concatenate([states[f"{prefix}_skip"], x], axis=1)
+        new[f"{prefix}_skip"] = skip_all[:, chunk:]
+        skip_in = skip_all[:, :chunk]
+        skip = self.residual_norm(self.residual(skip_in), training=False)
+        h = x
+        for r, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            full = ops.concatenate([states[f"{prefix}_conv{r}"], h * masks[r]], axis=1)
+            new[f"{prefix}_conv{r}"] = full[:, chunk:]
+            h = ops.separable_conv(full, conv.depthwise_kernel, conv.pointwise_kernel,
+                                   strides=1, padding="valid")
+            h = norm(h, training=False)
+            if r == len(self.convs) - 1:
+                h = h + skip
+            h = ops.relu(h)
+        return h, new
 
 
 class ConvEncoder(keras.layers.Layer):
@@ -112,6 +168,27 @@ class ConvEncoder(keras.layers.Layer):
             x = block(x, frame_mask=mask, training=training)
         x = ops.relu(self.epilogue_norm(self.epilogue(_masked(x, mask)), training=training))
         return _masked(self.epilogue_drop(x, training=training), mask)
+
+    def stream_step(self, features, input_mask, masks, states: dict):
+        """One chunk through the encoder (inference only); see
+        :meth:`ConvEncoderConfig.streaming_state` and :class:`StreamingState`.
+
+        features (B, stride * C, F), input_mask (B, stride * C, 1), masks (B, sites, C, 1),
+        states name -> (B, *shape) -> (hidden (B, C, epilogue_channels), new states).
+        """
+        x = self.input_norm(features, training=False) * input_mask
+        full = ops.concatenate([states["prologue"], x], axis=1)
+        chunk = ops.shape(x)[1]
+        new = {"prologue": full[:, chunk:]}
+        x = ops.relu(self.prologue_norm(self.prologue(full), training=False))
+        site = 0
+        for b, block in enumerate(self.blocks):
+            block_masks = [masks[:, site + r] for r in range(len(block.convs))]
+            site += len(block.convs)
+            x, block_new = block.stream_step(x, block_masks, states, f"block{b}")
+            new.update(block_new)
+        x = ops.relu(self.epilogue_norm(self.epilogue(x), training=False))
+        return x, new
 
     def compute_output_shape(self, input_shape):
         batch, frames, _ = input_shape

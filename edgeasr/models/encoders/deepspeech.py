@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from edgeasr.models.encoders.registry import EncoderConfig, register
+from edgeasr.models.encoders.registry import EncoderConfig, StreamingState, register
 
 
 @register("deepspeech")
@@ -33,6 +33,16 @@ class DeepSpeechConfig(EncoderConfig):
 
     def describe(self) -> str:
         return f"deepspeech width {self.width}, context {self.context}, 1 LSTM"
+
+    def streaming_state(self, num_features: int, chunk_frames: int,
+                        input_delay: int = 0) -> StreamingState:
+        """The context window keeps its last ``2 * context`` input frames (lag ``context``);
+        the LSTM carries its hidden and cell state, and holds them over masked frames."""
+        delay = input_delay + self.context
+        return StreamingState(
+            shapes={"context": (2 * self.context, num_features), "lstm_h": (self.width,),
+                    "lstm_c": (self.width,)},
+            chunk_frames=chunk_frames, mask_delays=(delay,), delay=delay)
 
 
 class DeepSpeechEncoder(keras.layers.Layer):
@@ -70,6 +80,31 @@ class DeepSpeechEncoder(keras.layers.Layer):
         x = self.lstm(x, training=training)
         x = self.drops[3](self._clipped_relu(self.dense5(x)), training=training)
         return x
+
+    def stream_step(self, features, input_mask, masks, states: dict):
+        """One chunk (inference only): features (B, C, F), input_mask (B, C, 1), masks
+        (B, 1, C, 1) -> (hidden (B, C, width), new states); see ``streaming_state``."""
+        c = self.config.context
+        chunk = ops.shape(features)[1]
+        x = self.input_norm(features, training=False) * input_mask
+        full = ops.concatenate([states["context"], x], axis=1)
+        new = {"context": full[:, chunk:]}
+        if c:
+            x = ops.concatenate([full[:, i:i + chunk] for i in range(2 * c + 1)], axis=-1)
+        for dense in self.dense:
+            x = self._clipped_relu(dense(x))
+        h, cell = states["lstm_h"], states["lstm_c"]
+        cell_layer = self.lstm.cell
+        outputs = []
+        for t in range(features.shape[1]):
+            keep = masks[:, 0, t]  # (B, 1): 1 on real frames; padding frames hold the state
+            out, (h_t, c_t) = cell_layer(x[:, t], [h, cell], training=False)
+            h = keep * h_t + (1.0 - keep) * h
+            cell = keep * c_t + (1.0 - keep) * cell
+            outputs.append(out)
+        new["lstm_h"], new["lstm_c"] = h, cell
+        x = ops.stack(outputs, axis=1)
+        return self._clipped_relu(self.dense5(x)), new
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.config.width)

@@ -9,8 +9,11 @@ of an encoder:
 - ``build(name)``: the Keras layer, features (B, T, F) -> hidden (B, ceil(T / stride), H),
   called as ``layer(features, frame_mask=(B, T, 1) | None, training=...)``;
 - ``describe()``: one line for ``edgeasr presets``;
-- ``streaming_state()``: the state a chunked (streaming) graph must carry between chunks,
-  ``None`` while the encoder only runs on whole utterances (all of today's encoders).
+- ``streaming_state(num_features, chunk_frames, input_delay)``: the plan of a chunked
+  (streaming) graph: the state tensors it carries between chunks, its frame masks and its
+  lookahead (:class:`StreamingState`); ``None`` for an encoder that only runs on whole
+  utterances. An encoder that streams also gives its layer a ``stream_step`` method
+  (see :class:`StreamingState`).
 
 In a serialised model config the encoder is ``{"kind": NAME, **options}``; ``kind`` picks the
 dataclass here, so a config never names a Python class.
@@ -33,12 +36,33 @@ _ENCODERS: dict[str, type[EncoderConfig]] = {}
 
 @dataclass(frozen=True)
 class StreamingState:
-    """What a chunked encoder carries from one chunk to the next (for the streaming export).
+    """How an encoder runs on fixed chunks with the same output as on the whole utterance.
 
-    ``shapes``: name -> shape without the batch axis, e.g. ``{"left_context": (10, 256)}``.
+    A chunk is ``chunk_frames * time_stride`` input frames; the first of them is input
+    frame ``k * chunk_frames * time_stride - input_delay`` of the utterance for chunk ``k``.
+    The layer's ``stream_step(features, input_mask, masks, states)`` maps
+
+    - ``features`` (B, chunk_frames * time_stride, F) and ``input_mask`` (B, same, 1):
+      1.0 where the input frame is a real frame of the utterance (0 <= frame < T);
+    - ``masks`` (B, len(mask_delays), chunk_frames, 1): site ``j``'s frame ``i`` is output
+      frame ``k * chunk_frames + i - mask_delays[j]``, 1.0 when that frame is real;
+    - ``states``: name -> (B, *shapes[name]) tensors (zeros for the first chunk)
+
+    to ``(hidden, new_states)``: hidden (B, chunk_frames, H) is output frames
+    ``k * chunk_frames - delay + i``. ``delay`` output frames are the lookahead: the
+    right context a non-causal encoder needs before a frame is final.
+
+    Attributes:
+        shapes: state name -> shape without the batch axis, e.g. ``{"block0_conv0": (10, 256)}``.
+        chunk_frames: output frames per chunk.
+        mask_delays: per mask site, how many output frames it lags the chunk.
+        delay: output frames the chunk's output lags its input (lookahead).
     """
 
     shapes: Mapping[str, tuple[int, ...]]
+    chunk_frames: int = 1
+    mask_delays: tuple[int, ...] = ()
+    delay: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,8 +85,16 @@ class EncoderConfig:
         """One line for ``edgeasr presets``."""
         return self.kind
 
-    def streaming_state(self) -> StreamingState | None:
-        """The state a streaming graph carries between chunks; None: not streamable yet."""
+    def streaming_state(self, num_features: int, chunk_frames: int,
+                        input_delay: int = 0) -> StreamingState | None:
+        """The chunked-graph plan (see :class:`StreamingState`); None: not streamable.
+
+        Args:
+            num_features: F, features per input frame.
+            chunk_frames: output frames per chunk.
+            input_delay: input frames by which the feature chunks lag the audio chunks
+                (the frontend's own left context).
+        """
         return None
 
     def to_dict(self) -> dict[str, Any]:

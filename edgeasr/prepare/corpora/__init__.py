@@ -87,6 +87,9 @@ RECIPES: dict[str, Recipe] = {
                "indices 0-4 are the official test part; otherwise split speaker-disjoint"),
         Recipe("folder", "folder", "any folder tree of audio files with same-name .txt beside",
                "top-level train/ dev/ test/ folders if present; otherwise split"),
+        Recipe("kaldi", "kaldi", "a Kaldi/ESPnet/icefall data dir (text, wav.scp, utt2spk; "
+               "optional segments, spk2gender) or a folder of them (train/ dev/ test/)",
+               "sub-dirs train*/dev*/test*; otherwise split speaker-disjoint by utt2spk"),
         Recipe("table", "table", "a CSV/TSV of audio path + text (or the folder holding one)",
                "split (speaker-disjoint when a speaker column is present)"),
     )

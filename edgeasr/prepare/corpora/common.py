@@ -20,7 +20,8 @@ from pathlib import Path
 
 from edgeasr.data.manifest import Utterance
 from edgeasr.prepare.options import PrepareOptions
-from edgeasr.text.normalize import normalize_english
+from edgeasr.text.french import is_non_speech
+from edgeasr.text.languages import get_language
 from edgeasr_device.audio import AUDIO_EXTENSIONS, audio_duration
 from edgeasr_device.errors import AudioError, EdgeAsrError, VocabularyError
 from edgeasr_device.vocab import Vocabulary
@@ -36,6 +37,8 @@ REASONS: dict[str, str] = {
                         "fill it in or remove the listing",
     "out_of_vocabulary": "after normalisation the transcript has characters outside the "
                          "vocabulary; fix or transliterate the text",
+    "non_speech": "the transcript is one bracketed description of a sound ([ascending "
+                  "tones], (beep)), not speech (prepare --language other than en)",
     "bad_encoding": "the line is not UTF-8 text; re-save the file as UTF-8 "
                     "(e.g. `iconv -f latin1 -t utf-8`)",
     "malformed_line": "the line does not have the fields this layout needs; fix the line",
@@ -183,11 +186,13 @@ def require_dir(path: Path, what: str) -> Path:
 
 # --------------------------------------------------------------------------- checks
 
-def text_problem(text: str, vocabulary: Vocabulary) -> tuple[str, str] | None:
+def text_problem(text: str, vocabulary: Vocabulary, language: str = "en") -> tuple[str, str] | None:
     """``(reason, message)`` if a transcript is unusable, else None."""
     if not text.strip():
         return "empty_transcript", "empty transcript"
-    normalized = normalize_english(text)
+    if language != "en" and is_non_speech(text):
+        return "non_speech", f"transcript {text!r} describes a sound, not speech"
+    normalized = get_language(language).normalize(text)
     if not normalized:
         return "empty_transcript", f"transcript {text!r} is empty after normalisation"
     try:
@@ -212,8 +217,8 @@ def audio_problem(path: Path) -> tuple[float, tuple[str, str] | None]:
     return duration, None
 
 
-def _check(entry: Entry, vocabulary: Vocabulary) -> Utterance | Skip:
-    problem = text_problem(entry.text, vocabulary)
+def _check(entry: Entry, vocabulary: Vocabulary, language: str = "en") -> Utterance | Skip:
+    problem = text_problem(entry.text, vocabulary, language)
     duration = 0.0
     if problem is None:
         duration, problem = audio_problem(entry.audio_path)
@@ -269,7 +274,7 @@ def validate_entries(items: Sequence[Entry | Skip], options: PrepareOptions
     skipped: list[Skip] = []
     executor = ThreadPoolExecutor(max_workers=max(1, options.workers))
     try:
-        checked = executor.map(lambda entry: _check(entry, options.vocabulary), todo)
+        checked = executor.map(lambda entry: _check(entry, options.vocabulary, options.language), todo)
         for index, item in enumerate(items):
             if isinstance(item, Skip):
                 result: Utterance | Skip = item

@@ -1,0 +1,390 @@
+"""Streaming recognition: feed audio as it arrives, get partial text and endpointed finals.
+
+API (what servers and microphones call)::
+
+    stream = recognizer.stream(endpoint=EndpointOptions(trailing_silence=0.8))
+    update = stream.feed(samples)      # float32 (N,) at recognizer.sample_rate (int16 too)
+    update.partial                     # text of the utterance still open
+    update.finals                      # Transcripts closed by endpointing during this feed
+    last = stream.finish()             # flush: the open utterance's Transcript, or None
+
+Word times are seconds from the start of the stream. After :meth:`Stream.finish` the
+stream starts over (time 0, fresh state); a stream is not thread-safe (one per connection).
+
+Two implementations, chosen by the model:
+
+- a streaming export (:class:`~edgeasr_device.streaming_model.StreamingTfliteModel`) runs
+  chunk by chunk (:class:`ChunkedStream`): the network carries its state from chunk to
+  chunk, never restarts, and its output frames equal the whole-file model's. An utterance
+  ends after ``trailing_silence`` seconds of blank output frames following speech (the
+  model's own judgement: the blank run), or at ``max_utterance``.
+- any other :class:`~edgeasr_device.model.AcousticModel` (a whole-utterance export) is
+  segmented by voice activity (:class:`BufferedStream`): speech is buffered from its onset
+  (with ``pre_roll``), and the model runs on the utterance once ``trailing_silence`` seconds
+  of non-speech (the VAD) follow it, or at ``max_utterance``. Partial text re-runs the
+  model on the open utterance every ``partial_interval`` seconds.
+
+Each closed utterance is decoded whole with the recogniser's decoder (greedy, beam, LM or
+grammar), so a final equals what that decoder gives for the utterance's frames; partials
+are best-path (greedy) text of the open utterance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from edgeasr_device.decoding import Transcript, Word
+from edgeasr_device.errors import AudioError, EdgeAsrError
+from edgeasr_device.vad import VAD_KINDS, make_vad
+
+if TYPE_CHECKING:
+    from edgeasr_device.recognizer import Recognizer
+
+__all__ = ["BufferedStream", "ChunkedStream", "EndpointOptions", "Stream", "StreamUpdate",
+           "open_stream", "shift_transcript"]
+
+
+@dataclass(frozen=True)
+class EndpointOptions:
+    """When an utterance ends.
+
+    Attributes:
+        trailing_silence: seconds of non-speech after speech that close an utterance
+            (blank output frames for a streaming model, VAD non-speech otherwise);
+            None: utterances end only at ``finish()`` (and at ``max_utterance``).
+        max_utterance: an utterance longer than this (seconds) is cut (at its last blank
+            frame for a streaming model); bounds memory and latency. None: no limit.
+        vad: ``"auto"``, ``"webrtc"`` or ``"energy"`` (whole-utterance models only).
+        vad_aggressiveness: WebRTC VAD mode 0..3.
+        pre_roll: seconds of audio kept before the VAD's speech onset (whole-utterance).
+        partial_interval: seconds of audio between partial-text updates of a whole-utterance
+            model (each re-runs the model on the open utterance); None: no partials.
+    """
+
+    trailing_silence: float | None = 0.8
+    max_utterance: float | None = 30.0
+    vad: str = "auto"
+    vad_aggressiveness: int = 2
+    pre_roll: float = 0.3
+    partial_interval: float | None = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("trailing_silence", "max_utterance", "partial_interval"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise EdgeAsrError(f"{name} must be a positive number of seconds or None, "
+                                   f"got {value!r}")
+        if isinstance(self.pre_roll, bool) or not isinstance(self.pre_roll, (int, float)) \
+                or not 0 <= self.pre_roll < math.inf:
+            raise EdgeAsrError(f"pre_roll must be >= 0 seconds, got {self.pre_roll!r}")
+        if self.vad not in VAD_KINDS:
+            raise EdgeAsrError(f"unknown vad {self.vad!r}: choose one of {', '.join(VAD_KINDS)}")
+        if self.vad_aggressiveness not in (0, 1, 2, 3):
+            raise EdgeAsrError(f"vad_aggressiveness must be 0..3, got {self.vad_aggressiveness!r}")
+
+
+@dataclass(frozen=True)
+class StreamUpdate:
+    """What one :meth:`Stream.feed` produced: the open utterance's text so far, and the
+    utterances endpointing closed during the call (oldest first)."""
+
+    partial: str
+    finals: tuple[Transcript, ...] = ()
+
+
+def shift_transcript(transcript: Transcript, seconds: float) -> Transcript:
+    """The transcript with every word time moved by ``seconds``."""
+    if not seconds:
+        return transcript
+    words = tuple(Word(w.text, w.start + seconds, w.end + seconds, w.confidence)
+                  for w in transcript.words)
+    return dataclasses.replace(transcript, words=words)
+
+
+def as_samples(samples: np.ndarray) -> np.ndarray:
+    """float32 (N,) as given, int16 scaled by 1/32768; anything else is refused."""
+    x = np.asarray(samples)
+    if x.ndim != 1:
+        raise AudioError(f"stream samples must have shape (N,) (mono), got {x.shape}")
+    if x.dtype == np.int16:
+        return x.astype(np.float32) / 32768.0
+    if x.dtype not in (np.float32, np.float64):
+        raise AudioError(f"stream samples must be float32 or int16, got {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    if x.size and not np.isfinite(x).all():
+        raise AudioError("stream samples contain NaN/Inf")
+    return x
+
+
+class Stream:
+    """Base of the two stream kinds: the decoder, the options, partial-text helpers."""
+
+    def __init__(self, recognizer: Recognizer, endpoint: EndpointOptions | None):
+        self.recognizer = recognizer
+        self.endpoint = endpoint if endpoint is not None else EndpointOptions()
+        self.sample_rate = recognizer.sample_rate
+        self.frame_duration = recognizer.frame_duration
+        self._blank = recognizer.vocabulary.blank_index
+        self._tokens = recognizer.vocabulary.tokens
+
+    def feed(self, samples: np.ndarray) -> StreamUpdate:
+        raise NotImplementedError
+
+    def finish(self) -> Transcript | None:
+        raise NotImplementedError
+
+    def _decode(self, log_probs: np.ndarray, start_seconds: float) -> Transcript:
+        return shift_transcript(self.recognizer.decode(log_probs), start_seconds)
+
+    def _text(self, ids: list[int]) -> str:
+        return " ".join("".join(self._tokens[i] for i in ids).split())
+
+
+class ChunkedStream(Stream):
+    """A streaming export run chunk by chunk; see the module docstring."""
+
+    def __init__(self, recognizer: Recognizer, endpoint: EndpointOptions | None):
+        super().__init__(recognizer, endpoint)
+        self._runner = recognizer.model.runner()
+        e = self.endpoint
+        self._silence = None if e.trailing_silence is None else \
+            max(1, round(e.trailing_silence / self.frame_duration))
+        self._longest = None if e.max_utterance is None else \
+            max(2, round(e.max_utterance / self.frame_duration))
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._frame = 0  # output frames seen since the stream started
+        self._open_segment(0, [])
+
+    def _open_segment(self, start: int, rows: list[np.ndarray]) -> None:
+        self._start = start  # first output frame of the open utterance
+        self._rows: list[np.ndarray] = []
+        self._best: list[int] = []
+        self._ids: list[int] = []
+        self._last = self._blank
+        self._run = 0  # trailing blank frames
+        self._speech = False
+        for row in rows:
+            self._add(row)
+
+    def _add(self, row: np.ndarray) -> None:
+        best = int(row.argmax())
+        self._rows.append(row)
+        self._best.append(best)
+        if best == self._blank:
+            self._run += 1
+        else:
+            self._run = 0
+            self._speech = True
+            if best != self._last:
+                self._ids.append(best)
+        self._last = best
+
+    def feed(self, samples: np.ndarray) -> StreamUpdate:
+        frames = self._runner.feed(as_samples(samples))
+        finals = self._consume(frames)
+        return StreamUpdate(self._text(self._ids), tuple(finals))
+
+    def finish(self) -> Transcript | None:
+        """Flush the lookahead and close the open utterance; the stream starts over."""
+        frames = self._runner.finish()
+        finals = self._consume(frames)
+        closing = self._close(len(self._rows)) if self._rows and self._speech else None
+        self._reset_stream()
+        if finals:  # endpointing closed utterances inside the flushed frames
+            return _merge([*finals, closing] if closing else finals)
+        return closing
+
+    def _consume(self, frames: np.ndarray) -> list[Transcript]:
+        finals: list[Transcript] = []
+        for row in frames:
+            self._add(row)
+            self._frame += 1
+            if self._silence is not None and self._speech and self._run >= self._silence:
+                finals.append(self._close(len(self._rows)))
+            elif self._longest is not None and len(self._rows) >= self._longest:
+                finals.append(self._close(self._cut_point()))
+        return finals
+
+    def _cut_point(self) -> int:
+        """Where a too-long utterance is cut: after its last blank frame in the second half."""
+        half = len(self._best) // 2
+        for i in range(len(self._best) - 1, half - 1, -1):
+            if self._best[i] == self._blank:
+                return i + 1
+        return len(self._best)
+
+    def _close(self, end: int) -> Transcript:
+        rows, rest = self._rows[:end], self._rows[end:]
+        transcript = self._decode(np.stack(rows), self._start * self.frame_duration)
+        self._open_segment(self._start + end, rest)
+        return transcript
+
+
+def _merge(transcripts: list[Transcript]) -> Transcript:
+    """Several finals as one transcript (what finish() returns when its flush endpointed)."""
+    transcripts = [t for t in transcripts if t.words] or transcripts[:1]
+    if len(transcripts) == 1:
+        return transcripts[0]
+    words = tuple(w for t in transcripts for w in t.words)
+    return Transcript(text=" ".join(w.text for w in words), words=words,
+                      confidence=float(np.prod([t.confidence for t in transcripts])))
+
+
+class BufferedStream(Stream):
+    """A whole-utterance model behind a voice-activity detector; see the module docstring."""
+
+    def __init__(self, recognizer: Recognizer, endpoint: EndpointOptions | None):
+        super().__init__(recognizer, endpoint)
+        e = self.endpoint
+        self._vad = make_vad(e.vad, self.sample_rate, e.vad_aggressiveness) \
+            if e.trailing_silence is not None else None
+        self._frame_len = self._vad.frame_samples if self._vad else 1024
+        rate = self.sample_rate
+        self._silence = None if e.trailing_silence is None else int(e.trailing_silence * rate)
+        self._longest = None if e.max_utterance is None else int(e.max_utterance * rate)
+        self._pre_roll = int(e.pre_roll * rate)
+        self._partial_every = None if e.partial_interval is None else int(e.partial_interval * rate)
+        self._reset_stream()
+
+    def _reset_stream(self) -> None:
+        self._pos = 0  # samples seen since the stream started
+        self._pending = np.zeros(0, np.float32)
+        self._history: list[np.ndarray] = []  # recent non-speech frames (pre-roll)
+        self._utterance: list[np.ndarray] | None = None
+        self._utt_start = 0
+        self._utt_len = 0
+        self._quiet = 0
+        self._since_partial = 0
+        self._partial = ""
+
+    def feed(self, samples: np.ndarray) -> StreamUpdate:
+        x = as_samples(samples)
+        self._pending = np.concatenate([self._pending, x]) if self._pending.size else x
+        finals: list[Transcript] = []
+        n = self._frame_len
+        usable = self._pending.shape[0] - self._pending.shape[0] % n
+        for i in range(0, usable, n):
+            final = self._frame(self._pending[i:i + n])
+            if final is not None:
+                finals.append(final)
+        self._pending = self._pending[usable:]
+        if self._utterance is not None and self._partial_every is not None \
+                and self._since_partial >= self._partial_every:
+            self._since_partial = 0
+            lp = self.recognizer.log_probs(np.concatenate(self._utterance))
+            from edgeasr_device.decoding.greedy import greedy_ids
+            self._partial = self._text(greedy_ids(lp, self._blank).tolist())
+        return StreamUpdate(self._partial if self._utterance is not None else "", tuple(finals))
+
+    def _frame(self, frame: np.ndarray) -> Transcript | None:
+        speech = True if self._vad is None else self._vad.is_speech(frame)
+        start = self._pos
+        self._pos += frame.shape[0]
+        if self._utterance is None:
+            if not speech:
+                self._history.append(frame)
+                while sum(h.shape[0] for h in self._history) > self._pre_roll + frame.shape[0]:
+                    self._history.pop(0)
+                return None
+            kept = sum(h.shape[0] for h in self._history)
+            keep = min(kept, self._pre_roll)
+            before = np.concatenate(self._history)[kept - keep:] if keep else np.zeros(0, np.float32)
+            self._history = []
+            self._utterance = [before, frame]
+            self._utt_start = start - keep
+            self._utt_len = keep + frame.shape[0]
+            self._quiet = 0
+            self._since_partial = frame.shape[0]
+            return None
+        self._utterance.append(frame)
+        self._utt_len += frame.shape[0]
+        self._since_partial += frame.shape[0]
+        self._quiet = 0 if speech else self._quiet + frame.shape[0]
+        if (self._silence is not None and self._quiet >= self._silence) or \
+                (self._longest is not None and self._utt_len >= self._longest):
+            return self._close()
+        return None
+
+    def _close(self) -> Transcript:
+        audio = np.concatenate(self._utterance)
+        self._utterance = None
+        self._partial = ""
+        return self._decode(self.recognizer.log_probs(audio), self._utt_start / self.sample_rate)
+
+    def finish(self) -> Transcript | None:
+        """Close the open utterance (with any audio not yet framed); the stream starts over."""
+        if self._pending.size:
+            if self._utterance is not None:
+                self._utterance.append(self._pending)
+            elif self._vad is None or self._vad.is_speech(
+                    np.pad(self._pending, (0, self._frame_len - self._pending.shape[0]))):
+                self._utterance = [self._pending]
+                self._utt_start = self._pos
+        result = self._close() if self._utterance is not None else None
+        self._reset_stream()
+        return result
+
+
+def open_stream(recognizer: Recognizer, endpoint: EndpointOptions | None = None) -> Stream:
+    """A :class:`ChunkedStream` for a streaming export, a :class:`BufferedStream` otherwise."""
+    if callable(getattr(recognizer.model, "runner", None)):
+        return ChunkedStream(recognizer, endpoint)
+    return BufferedStream(recognizer, endpoint)
+
+
+def audio_blocks(path, sample_rate: int, seconds: float = 2.0):
+    """Decode an audio file block by block: float32 mono (n,) arrays at ``sample_rate``.
+
+    Memory stays at one block whatever the file's length (resampled with a streaming soxr
+    resampler when the file's rate differs). Same checks as
+    :func:`~edgeasr_device.audio.load_audio`.
+
+    Raises:
+        AudioError: naming the file, when it is missing, truncated or undecodable.
+    """
+    import os
+
+    import soundfile as sf
+    import soxr
+
+    from edgeasr_device.audio import _check_file, _container_truncation, _libsndfile_message
+
+    name = os.fspath(path)
+    _check_file(name)
+    problem = _container_truncation(name)
+    if problem is not None:
+        raise AudioError(f"{name} is truncated: {problem}; re-copy or re-record it")
+    try:
+        with sf.SoundFile(name) as f:
+            rate = f.samplerate
+            resampler = None if rate == sample_rate else \
+                soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+            size = max(1, int(seconds * rate))
+            total = 0
+            while True:
+                data = f.read(size, dtype="float32", always_2d=True)
+                last = data.shape[0] < size
+                mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+                if mono.size and not np.isfinite(mono).all():
+                    raise AudioError(f"{name} contains NaN/Inf samples; the audio is corrupt")
+                total += mono.shape[0]
+                if resampler is not None:
+                    mono = resampler.resample_chunk(np.ascontiguousarray(mono), last=last)
+                if mono.size:
+                    yield np.ascontiguousarray(mono, dtype=np.float32)
+                if last:
+                    break
+    except (sf.SoundFileError, RuntimeError) as exc:
+        raise AudioError(f"{name} cannot be decoded as audio ({_libsndfile_message(exc)})") from exc
+    if total == 0:
+        raise AudioError(f"{name} contains no audio samples (it is empty or truncated)")

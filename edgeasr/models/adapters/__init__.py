@@ -1,0 +1,1 @@
+"""Fine-tuning adapters: stable layer names (what ``--freeze`` patterns match) and LoRA."""

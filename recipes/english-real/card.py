@@ -1,0 +1,72 @@
+"""Package the english-real model as edgeasr-device's starter model, with its card.
+
+Usage: python card.py OUT_DIR [DEST_DIR]
+
+Copies OUT_DIR/en-starter.tflite to DEST_DIR (default device/edgeasr_device/models) and
+writes DEST_DIR/en-starter.json: the file's sha256, the preset, the epochs trained, the
+frame duration, and the dev WER/CER per source from OUT_DIR/wer_greedy.json and wer_lm.json
+(the reports `recipes/english-real/run.sh` writes). The device tests pin the model to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from edgeasr_device import read_metadata
+
+SOURCES = {"so762/dev.jsonl": "speechocean762_dev", "fsdd/dev.jsonl": "fsdd_dev",
+           "digits/digits_dev.jsonl": "fsdd_digit_strings_dev"}
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def rates(report_path: Path) -> dict[str, dict[str, float]]:
+    reports = json.loads(report_path.read_text(encoding="utf-8"))
+    found = {}
+    for report in reports if isinstance(reports, list) else [reports]:
+        for suffix, name in SOURCES.items():
+            if report["manifest"].endswith(suffix):
+                found[name] = {"wer": round(report["wer"], 4), "cer": round(report["cer"], 4),
+                               "utterances": len(report["utterances"])}
+    return found
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1])
+    dest = Path(argv[2]) if len(argv) > 2 else (
+        Path(__file__).resolve().parents[2] / "device" / "edgeasr_device" / "models")
+    model = out / "en-starter.tflite"
+    if model.stat().st_size > MAX_BYTES:
+        sys.exit(f"{model} is {model.stat().st_size} bytes, over the 5 MB the package allows")
+    metadata = read_metadata(model)
+    run = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
+    state = json.loads((out / "run" / "state.json").read_text(encoding="utf-8"))
+    greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
+    card = {
+        "name": "en-starter",
+        "recipe": "recipes/english-real",
+        "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+        "bytes": model.stat().st_size,
+        "preset": run.get("preset") or metadata.model.get("name", "small"),
+        "quantization": metadata.quantization,
+        "frame_duration": metadata.frame_duration,
+        "epochs_trained": len(state.get("history", [])),
+        "best_epoch": state.get("best"),
+        "dev_wer": {name: {"greedy": greedy[name]["wer"], "greedy_cer": greedy[name]["cer"],
+                           "lm": lm.get(name, {}).get("wer"),
+                           "utterances": greedy[name]["utterances"]}
+                    for name in greedy},
+        "decoding_lm": "beam 32 + 3-gram LM of the training text (edgeasr lm build --order 3)",
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(model, dest / "en-starter.tflite")
+    (dest / "en-starter.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(card, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,153 @@
+"""The english-real recipe's manifest steps (run by run.sh; each step is one subcommand).
+
+  texts OUT.txt LJSPEECH.txt HA.txt [MAX_WORDS]
+      the synthetic corpus's sentence file: LJSpeech sentences of at most MAX_WORDS words
+      (default 20) followed by Home Assistant's command sentences.
+  synth-config OUT.yaml TEXT_FILE NUM_TRAIN SEED [ENGINE ...]
+      the `corpus:` YAML for `edgeasr prepare synthetic`, with only the engines that are
+      installed (the others are named on stderr as skipped).
+  fsdd-split PREPARED_DIR OUT_DIR
+      FSDD by recording index: 5-9 of every speaker -> dev.jsonl, 10-49 -> train.jsonl
+      (the prepared dir's own speaker-disjoint split is undone).
+  digit-strings DEV.jsonl OUT_DIR [COUNT] [SEED]
+      connected digit strings (3-7 digits) glued from held-out FSDD recordings with short
+      pauses: OUT_DIR/wavs/*.wav + OUT_DIR/digits_dev.jsonl.
+  combine OUT.jsonl IN.jsonl[xN] ...
+      concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from edgeasr.data.manifest import Utterance, read_manifest, write_manifest
+
+FSDD_NAME = re.compile(r"^(\d)_([A-Za-z0-9]+)_(\d+)$")
+DEV_INDICES = range(5, 10)
+SAMPLE_RATE = 16000
+
+
+def texts(out: str, ljspeech: str, ha: str, max_words: str = "20") -> None:
+    limit = int(max_words)
+    lj = [line.strip() for line in Path(ljspeech).read_text(encoding="utf-8").splitlines()
+          if line.strip() and len(line.split()) <= limit]
+    commands = [line.strip() for line in Path(ha).read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    Path(out).write_text("\n".join(lj + commands) + "\n", encoding="utf-8")
+    print(f"{len(lj)} LJSpeech sentences (<= {limit} words) + {len(commands)} Home Assistant "
+          f"sentences -> {out}")
+
+
+def synth_config(out: str, text_file: str, num_train: str, seed: str, *engines: str) -> None:
+    from edgeasr.synth.engines import ENGINES, available_engines, get_engine
+
+    status = available_engines()
+    wanted = engines or tuple(status)
+    usable = [name for name in wanted if status.get(name) == "ok"]
+    for name in wanted:
+        if name not in usable:
+            print(f"skipping TTS engine {name}: {status.get(name, 'unknown engine')}",
+                  file=sys.stderr)
+    voices, test_voices = {}, {}
+    for name in usable:
+        if name == "espeak":
+            continue
+        spec, installed = ENGINES[name], set(get_engine(name).voices())
+        train = [v for v in spec.train_voices if v in installed]
+        held = [v for v in spec.test_voices if v in installed]
+        voices[name], test_voices[name] = train or sorted(installed)[:1], held
+    lines = [
+        "# written by recipes/english-real/data.py synth-config (installed engines only)",
+        "corpus:",
+        f"  engines: [{', '.join(usable)}]",
+        f"  voices: {json.dumps(voices)}",
+        f"  test_voices: {json.dumps(test_voices)}",
+        f"  num_train: {int(num_train)}",
+        "  num_dev: 60",
+        "  num_test: 0",
+        f"  seed: {int(seed)}",
+        f"  text_file: {Path(text_file).resolve()}",
+        "  text_fraction: 0.7",
+        "  digit_fraction: 0.4",
+    ]
+    Path(out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"synthetic corpus: {', '.join(usable)} -> {out}")
+
+
+def fsdd_split(prepared: str, out_dir: str) -> None:
+    everything: list[Utterance] = []
+    for name in ("train", "dev", "test"):
+        path = Path(prepared) / f"{name}.jsonl"
+        if path.is_file():
+            everything += read_manifest(path)
+    dev, train = [], []
+    for utterance in everything:
+        match = FSDD_NAME.match(utterance.audio_path.stem)
+        index = int(match.group(3)) if match else -1
+        (dev if index in DEV_INDICES else train).append(utterance)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_manifest(_absolute(train), out / "train.jsonl")
+    write_manifest(_absolute(dev), out / "dev.jsonl")
+    print(f"FSDD by index: train {len(train)} (indices 10-49), dev {len(dev)} (indices 5-9)")
+
+
+def digit_strings(dev_manifest: str, out_dir: str, count: str = "200", seed: str = "0") -> None:
+    import soundfile
+
+    from edgeasr_device.audio import load_audio
+
+    utterances = read_manifest(dev_manifest)
+    rng = random.Random(int(seed))
+    out = Path(out_dir)
+    (out / "wavs").mkdir(parents=True, exist_ok=True)
+    made = []
+    by_speaker: dict[str, list[Utterance]] = {}
+    for utterance in utterances:
+        by_speaker.setdefault(utterance.speaker or "", []).append(utterance)
+    speakers = sorted(by_speaker)
+    for number in range(int(count)):
+        pool = by_speaker[speakers[number % len(speakers)]]  # one voice per string
+        picked = [rng.choice(pool) for _ in range(rng.randint(3, 7))]
+        pieces = [np.zeros(int(0.15 * SAMPLE_RATE), np.float32)]
+        for utterance in picked:
+            pieces.append(load_audio(utterance.audio_path, SAMPLE_RATE))
+            pieces.append(np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE), np.float32))
+        audio = np.concatenate(pieces)
+        path = (out / "wavs" / f"digits_{number:04d}.wav").resolve()
+        soundfile.write(str(path), audio, SAMPLE_RATE, subtype="PCM_16")
+        made.append(Utterance(path, len(audio) / SAMPLE_RATE,
+                              " ".join(u.text for u in picked), picked[0].speaker))
+    write_manifest(made, out / "digits_dev.jsonl")
+    print(f"{len(made)} connected digit strings from {dev_manifest} -> {out}/digits_dev.jsonl")
+
+
+def _absolute(utterances: list[Utterance]) -> list[Utterance]:
+    return [Utterance(u.audio_path.resolve(), u.duration, u.text, u.speaker, u.source, u.extra)
+            for u in utterances]
+
+
+def combine(out: str, *inputs: str) -> None:
+    combined: list[Utterance] = []
+    for item in inputs:
+        repeated = re.fullmatch(r"(.+\.jsonl)x(\d+)", item)
+        path, times = (repeated.group(1), int(repeated.group(2))) if repeated else (item, 1)
+        combined += _absolute(read_manifest(path)) * times
+    write_manifest(combined, out)
+    hours = sum(u.duration for u in combined) / 3600
+    print(f"{len(combined)} utterances, {hours:.2f} h -> {out}")
+
+
+COMMANDS = {"texts": texts, "synth-config": synth_config, "fsdd-split": fsdd_split,
+            "digit-strings": digit_strings, "combine": combine}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# english-real: the best English model this machine trains from real speech (speechocean762,
+# FSDD, the Asterisk prompts) plus synthetic speech (every installed TTS engine), with the
+# real noise recordings mixed in -> int8 export -> dev WER per source, greedy and with an LM.
+# Usage: recipes/english-real/run.sh [DATA_DIR] [OUT_DIR]
+#   DATA_DIR: the folder holding speechocean762/ fsdd/ asterisk-prompts/ noise/ text/
+#             (default ../shared/data beside the repo); OUT_DIR default runs/english-real.
+# Knobs: CONFIG (training YAML, default config.yaml here), EPOCHS (a new total: with an
+# existing run it continues, e.g. EPOCHS=24 after a 12-epoch run), NUM_FAST / NUM_SLOW
+# (synthetic utterances from espeak+flite / piper+festival), FSDD_REPEAT (times FSDD's
+# training part is in train.jsonl, default 2), WORKERS (synthesis processes).
+# Rerunning with the same OUT_DIR reuses every finished step and resumes training.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../env.sh"
+repo="$(cd "$here/../.." && pwd)"
+data="$(cd "${1:-$repo/../shared/data}" && pwd)"
+out="$(mkdir -p "${2:-$repo/runs/english-real}" && cd "${2:-$repo/runs/english-real}" && pwd)"
+config="${CONFIG:-$here/config.yaml}"
+workers="${WORKERS:-2}"
+step() { python "$here/data.py" "$@"; }
+d="$out/data"
+mkdir -p "$d"
+
+echo "== 1/6 real speech: speechocean762 (speaker-disjoint), FSDD (by index), Asterisk prompts"
+[ -f "$d/so762/prepare_report.json" ] || edgeasr prepare kaldi --src "$data/speechocean762" --out "$d/so762"
+[ -f "$d/fsdd_prepared/prepare_report.json" ] || edgeasr prepare fsdd --src "$data/fsdd" --out "$d/fsdd_prepared"
+[ -f "$d/fsdd/dev.jsonl" ] || step fsdd-split "$d/fsdd_prepared" "$d/fsdd"
+[ -f "$d/digits/digits_dev.jsonl" ] || step digit-strings "$d/fsdd/dev.jsonl" "$d/digits" 200 0
+if [ ! -f "$d/asterisk.jsonl" ]; then  # one voice: training only, all of it
+  edgeasr prepare table --src "$data/asterisk-prompts" --out "$d/asterisk_prepared" --no-speaker-disjoint
+  step combine "$d/asterisk.jsonl" "$d/asterisk_prepared/train.jsonl" \
+    "$d/asterisk_prepared/dev.jsonl" "$d/asterisk_prepared/test.jsonl"
+fi
+
+echo "== 2/6 synthetic speech: LJSpeech + Home Assistant sentences, commands, digit strings"
+if [ ! -f "$d/synth_texts.txt" ]; then
+  if python -c "import home_assistant_intents, hassil" 2>/dev/null; then
+    python "$here/ha_sentences.py" "$d/ha_sentences.txt" 200
+  else
+    echo "skipping Home Assistant sentences: pip install home-assistant-intents hassil" >&2
+    : > "$d/ha_sentences.txt"
+  fi
+  step texts "$d/synth_texts.txt" "$data/text/ljspeech_sentences.txt" "$d/ha_sentences.txt" 20
+fi
+# Fast engines (espeak, flite) for volume, slow natural ones (piper, festival) for quality;
+# engines that are not installed are skipped and named.
+[ -f "$d/synth_fast.yaml" ] || step synth-config "$d/synth_fast.yaml" "$d/synth_texts.txt" "${NUM_FAST:-3000}" 0 espeak flite
+[ -f "$d/synth_slow.yaml" ] || step synth-config "$d/synth_slow.yaml" "$d/synth_texts.txt" "${NUM_SLOW:-1000}" 1 piper festival
+synth=()
+for part in fast slow; do
+  if grep -q "engines: \[\]" "$d/synth_$part.yaml"; then continue; fi
+  edgeasr prepare synthetic --config "$d/synth_$part.yaml" --out "$d/synth_$part" --workers "$workers"
+  synth+=("$d/synth_$part/train.jsonl")
+done
+
+echo "== 3/6 manifests: train = real + synthetic; dev = speechocean762 dev speakers + FSDD 5-9"
+step combine "$d/train_real.jsonl" "$d/so762/train.jsonl" "$d/fsdd/train.jsonl" "$d/asterisk.jsonl"
+repeat=$(( ${FSDD_REPEAT:-2} - 1 ))  # digits are a goal and 3% of the audio: FSDD twice
+step combine "$d/train.jsonl" "$d/train_real.jsonl" "$d/fsdd/train.jsonlx$repeat" "${synth[@]}"
+step combine "$d/dev.jsonl" "$d/so762/dev.jsonl" "$d/fsdd/dev.jsonl"
+
+echo "== 4/6 train ($config; real noise from $data/noise)"
+sed "s#\.\./shared/data/noise#$data/noise#" "$config" > "$out/config.yaml"
+if [ -f "$out/run/run.json" ]; then
+  edgeasr train --out "$out/run" --resume ${EPOCHS:+--epochs "$EPOCHS"}
+else
+  edgeasr train --train "$d/train.jsonl" --dev "$d/dev.jsonl" --out "$out/run" \
+    --config "$out/config.yaml" ${EPOCHS:+--epochs "$EPOCHS"}
+fi
+
+echo "== 5/6 export int8 (calibrated on real training speech) + LM from the training text"
+edgeasr export --run "$out/run" --out "$out/en-starter.tflite" --quantize int8 \
+  --calibration "$d/train_real.jsonl"
+edgeasr lm build --text "$d/train.jsonl" --order 3 --out "$out/lm.arpa"
+
+echo "== 6/6 dev WER per source: greedy, and beam search with the LM"
+devs=(--manifest "$d/so762/dev.jsonl" --manifest "$d/fsdd/dev.jsonl" --manifest "$d/digits/digits_dev.jsonl")
+edgeasr evaluate --model "$out/en-starter.tflite" "${devs[@]}" --report "$out/wer_greedy.json"
+edgeasr evaluate --model "$out/en-starter.tflite" "${devs[@]}" --beam-width 32 \
+  --lm "$out/lm.arpa" --report "$out/wer_lm.json"
+ls -l "$out/en-starter.tflite"

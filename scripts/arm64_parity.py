@@ -1,0 +1,139 @@
+"""Same model, same input, two machines: the numbers scripts/arm64.sh compares.
+
+Runs with nothing but the device package (numpy, soundfile, soxr, a TFLite interpreter), so
+the x86 host and the emulated arm64 system execute exactly this file.
+
+    python scripts/arm64_parity.py wav OUT_DIR
+        write the test recordings (deterministic, no randomness from the machine)
+    python scripts/arm64_parity.py run FIXTURES WAV_DIR OUT_DIR
+        per model: log-probabilities of FIXTURES/input.npy and of each recording, the greedy
+        text of each recording, and what the machine says about itself -> OUT_DIR
+    python scripts/arm64_parity.py compare HOST_DIR GUEST_DIR LABEL
+        print one table row per model and recording; exit 1 on any difference beyond
+        the model's tolerance or on any text difference
+
+Tolerance: max |delta| of the log-probabilities <= 1e-5 for both models, the convolutional
+``tiny`` and the LSTM ``deepspeech-tiny``. The results are not bit-identical: LiteRT's x86
+(AVX) and Arm (NEON) kernels sum in different orders and fuse multiply-adds differently, which
+moves log-probabilities of magnitude ~1-10 by a few float32 steps (measured: up to 5e-6).
+The greedy text must be equal for every model and recording.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: model file -> allowed max |delta| of the log-probabilities
+MODELS = {"tiny-float32.tflite": 1e-5, "deepspeech-tiny-float32.tflite": 1e-5}
+
+#: recording name -> sample rate (16 kHz is the models' rate; 44.1 kHz goes through soxr)
+RECORDINGS = {"sweep-16k.wav": 16000, "sweep-44k.wav": 44100}
+
+#: AT_HWCAP bits of arm64 Linux that tell the emulated CPU models apart
+_HWCAP_BITS = {"atomics": 1 << 8, "fphp": 1 << 9, "asimdhp": 1 << 10, "asimddp": 1 << 20}
+
+
+def make_recordings(out_dir: Path) -> None:
+    """Write 1.5 s of a rising tone with two harmonics and a pause, as 16-bit PCM WAV."""
+    import soundfile as sf
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, rate in RECORDINGS.items():
+        t = np.arange(int(1.5 * rate)) / rate
+        phase = 2 * np.pi * (200 * t + 400 * t**2)  # 200 Hz rising to 1400 Hz
+        wave = 0.4 * np.sin(phase) + 0.15 * np.sin(2 * phase) + 0.05 * np.sin(3 * phase)
+        wave[(t > 0.6) & (t < 0.8)] = 0.0
+        sf.write(out_dir / name, wave.astype(np.float32), rate, subtype="PCM_16")
+
+
+def machine() -> dict:
+    """What this process runs on: architecture, CPU features (arm64), package versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    info: dict = {"machine": platform.machine(), "python": platform.python_version()}
+    for package in ("numpy", "ai-edge-litert", "tflite-runtime", "soxr", "soundfile"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    if platform.machine() == "aarch64":
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.getauxval.restype = ctypes.c_ulong
+        hwcap = libc.getauxval(16)  # AT_HWCAP
+        info["cpu_features"] = [name for name, bit in _HWCAP_BITS.items() if hwcap & bit]
+    return info
+
+
+def run(fixtures: Path, wav_dir: Path, out_dir: Path) -> None:
+    from edgeasr_device.model import TfliteModel
+    from edgeasr_device.recognizer import Recognizer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    noise = np.load(fixtures / "input.npy")
+    texts: dict[str, dict[str, str]] = {}
+    for model_file in MODELS:
+        stem = model_file.removesuffix(".tflite")
+        model = TfliteModel(fixtures / model_file, num_threads=1)
+        recognizer = Recognizer(model)
+        np.save(out_dir / f"{stem}.input.npy.npy", model.log_probs(noise))
+        texts[stem] = {}
+        for name in RECORDINGS:
+            log_probs = recognizer.log_probs(recognizer.waveform(wav_dir / name))
+            np.save(out_dir / f"{stem}.{name}.npy", log_probs)
+            texts[stem][name] = recognizer.decode(log_probs).text
+    result = {"machine": machine(), "texts": texts}
+    (out_dir / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+
+
+def compare(host_dir: Path, guest_dir: Path, label: str) -> int:
+    """Print ``label | model | input | max |delta| | tolerance | text equal``; 1 if any fail."""
+    host = json.loads((host_dir / "result.json").read_text())
+    guest = json.loads((guest_dir / "result.json").read_text())
+    features = ",".join(guest["machine"].get("cpu_features", [])) or "-"
+    print(f"# {label}: {guest['machine']['machine']}, Python {guest['machine']['python']}, "
+          f"numpy {guest['machine'].get('numpy')}, "
+          f"ai-edge-litert {guest['machine'].get('ai-edge-litert', '-')}, cpu features {features}")
+    failed = 0
+    for model_file, tolerance in MODELS.items():
+        stem = model_file.removesuffix(".tflite")
+        for source in ("input.npy", *RECORDINGS):
+            a = np.load(host_dir / f"{stem}.{source}.npy")
+            b = np.load(guest_dir / f"{stem}.{source}.npy")
+            if a.shape != b.shape:
+                delta, ok = float("inf"), False
+            else:
+                delta = float(np.max(np.abs(a.astype(np.float64) - b)))
+                ok = delta <= tolerance
+            text = "-"
+            if source in RECORDINGS:
+                same = host["texts"][stem][source] == guest["texts"][stem][source]
+                text = "yes" if same else "NO"
+                ok = ok and same
+            failed += not ok
+            print(f"| {label} | {stem} | {source} | {delta:.3g} | {tolerance:g} | {text} |"
+                  f"{'' if ok else ' MISMATCH'}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "wav":
+        make_recordings(Path(argv[1]))
+    elif len(argv) == 4 and argv[0] == "run":
+        run(Path(argv[1]), Path(argv[2]), Path(argv[3]))
+    elif len(argv) == 4 and argv[0] == "compare":
+        return compare(Path(argv[1]), Path(argv[2]), argv[3])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
