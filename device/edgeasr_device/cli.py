@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
 
 import click
 
 from edgeasr_device import __version__
-from edgeasr_device.cli_options import decoding_options, model_option, shown_warnings
+from edgeasr_device.cli_options import (
+    decoding_options,
+    friendly_errors,
+    model_option,
+    shown_warnings,
+)
 from edgeasr_device.decoding import DecodingOptions
-from edgeasr_device.errors import AudioError, EdgeAsrError
+from edgeasr_device.errors import AudioError
 from edgeasr_device.formats import FORMATS, render
-
-
-def friendly_errors(command):
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except EdgeAsrError as err:
-            raise click.ClickException(str(err)) from err
-
-    return wrapper
 
 
 @click.group()
@@ -158,14 +151,12 @@ def _plain_line(result) -> str:
 
 @main.command()
 @click.option("--model", "model_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@friendly_errors
 def info(model_path: str) -> None:
     """Print the metadata embedded in a model file."""
     from edgeasr_device.artifact import read_metadata
 
-    try:
-        metadata = read_metadata(model_path)
-    except EdgeAsrError as err:
-        raise click.ClickException(str(err)) from err
+    metadata = read_metadata(model_path)
     click.echo(metadata.to_json().decode())
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import resource
 import time
@@ -10,20 +9,9 @@ from pathlib import Path
 
 import click
 
-from edgeasr_device.errors import EdgeAsrError
+from edgeasr_device.cli_options import friendly_errors
 
 __all__ = ["lm", "read_sentences", "write_lm"]
-
-
-def _friendly(command):
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except EdgeAsrError as err:
-            raise click.ClickException(str(err)) from err
-
-    return wrapper
 
 
 @click.group()
@@ -97,7 +85,7 @@ _MAX_VOCAB = click.option("--max-vocab", type=click.IntRange(min=1), default=Non
 @_MAX_VOCAB
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="ARPA file to write (.gz: compressed; .bin: compiled instead).")
-@_friendly
+@friendly_errors
 def build(texts, order, min_count, max_vocab, out) -> None:
     """Build an n-gram model from a sentence list (interpolated modified Kneser-Ney).
 
@@ -114,7 +102,7 @@ def build(texts, order, min_count, max_vocab, out) -> None:
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--lowercase", is_flag=True,
               help="Lower-case the words (an upper-case LM for a lower-case model).")
-@_friendly
+@friendly_errors
 def compile_command(arpa: str, out: str, lowercase: bool) -> None:
     """Compile an ARPA file into the compact form that loads in milliseconds."""
     from edgeasr_device.decoding.lm_file import compile_lm
@@ -130,7 +118,7 @@ def compile_command(arpa: str, out: str, lowercase: bool) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
               help="Also check the words against this model's alphabet.")
-@_friendly
+@friendly_errors
 def info(path: str, model_path: str | None) -> None:
     """Order, n-gram counts, load time and memory of a language model."""
     from edgeasr_device.decoding.lm_file import is_compiled, load_lm

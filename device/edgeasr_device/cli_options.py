@@ -23,7 +23,7 @@ import click
 
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.decoding.base import GRAMMAR_MODES, LM_WORD_BONUS
-from edgeasr_device.errors import DecodingError
+from edgeasr_device.errors import DecodingError, EdgeAsrError
 
 __all__ = ["FLAGS", "decoding_options", "model_option", "options_from_flags", "shown_warnings"]
 
@@ -80,6 +80,23 @@ FLAGS: list[tuple[str, Any]] = [
 ]
 _GRAMMAR_FLAGS = ("grammar", "grammar_mode", "grammar_threshold", "grammar_min_confidence",
                   "grammar_skip_unusable")
+
+def friendly_errors(command):
+    """Show input problems (any :class:`EdgeAsrError`) as one clear line with exit status 1.
+
+    Nothing else is caught: any other exception is a bug and keeps its traceback. The
+    ``edgeasr`` training CLI uses this same decorator.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except EdgeAsrError as err:
+            raise click.ClickException(str(err)) from err
+
+    return wrapper
+
 
 
 def options_from_flags(beam_width: int | None = None, nbest: int | None = None,

@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import os
 import re
 import sys
 import threading
 
-import click
-
-from edgeasr_device.errors import EdgeAsrError
+# One decorator for both CLIs: an EdgeAsrError is one line (exit 1), anything else a traceback.
+from edgeasr_device.cli_options import friendly_errors
 
 __all__ = ["NativeLogFilter", "friendly_errors", "is_native_noise"]
-
-
-def friendly_errors(command):
-    """Show input problems (any :class:`EdgeAsrError`) as one clear line with exit status 1.
-
-    Nothing else is caught: a ``ValueError`` or ``KeyError`` from edgeasr's own code is a
-    bug, and its traceback is what a bug report needs.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except EdgeAsrError as err:
-            raise click.ClickException(str(err)) from err
-
-    return wrapper
 
 
 # Lines that TensorFlow, absl, oneDNN, the TFLite converter and LiteRT write straight to file
