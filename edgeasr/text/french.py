@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from edgeasr.text.normalize import remove_punctuation
 from edgeasr.text.numbers_fr import expand_french_numbers
 
 __all__ = ["is_non_speech", "normalize_french"]
@@ -56,17 +57,6 @@ def is_non_speech(text: str) -> bool:
     return bool(_NON_SPEECH.match(text))
 
 
-def _space_or_drop(char: str) -> str:
-    if char == "'":
-        return char
-    category = unicodedata.category(char)
-    if category == "Cf":
-        return ""
-    if category[0] in "PSZ" or category == "Cc":
-        return " "
-    return char
-
-
 def normalize_french(text: str) -> str:
     """Normalise French text to the French character vocabulary (rules in the module doc).
 
@@ -79,6 +69,6 @@ def normalize_french(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = _ANNOTATION.sub(" ", text)
     text = expand_french_numbers(text.translate(_SYMBOL_WORDS))
-    text = "".join(char if char.isalnum() else _space_or_drop(char) for char in text)
+    text = remove_punctuation(text)
     words = (word.strip("'") for word in text.split())
     return " ".join(word for word in words if word)

@@ -177,7 +177,8 @@ def _space_or_drop(char: str) -> str:
     return char
 
 
-def _remove_punctuation(text: str) -> str:
+def remove_punctuation(text: str) -> str:
+    """Punctuation, symbols and separators -> spaces; apostrophes kept; format chars dropped."""
     return "".join(char if char.isalnum() else _space_or_drop(char) for char in text)
 
 
@@ -204,5 +205,5 @@ def normalize_english(text: str) -> str:
     text = fold_to_ascii(text).lower()
     text = _MS_RE.sub(" miss ", text)
     text = expand_numbers(text.translate(_SYMBOL_WORDS))
-    text = _remove_punctuation(text)
+    text = remove_punctuation(text)
     return _finish_words(text)
