@@ -4,6 +4,7 @@ Shared by training, evaluation and export.
 ```
 RUN/
   run.json                model config, vocabulary, training options, data paths, version
+  tokenizer.model         SentencePiece model of a piece vocabulary (train.data.tokens)
   state.json              last and best checkpoint, per-epoch history (written atomically)
   checkpoints/epoch-0007/ model.weights.h5 (weights + optimizer variables), run.json,
                           state.json (epoch, step, learning-rate schedule)

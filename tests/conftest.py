@@ -9,14 +9,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 import soundfile as sf
-from support import REPO, SHARED_DATA, speak, write_manifest_lines  # noqa: F401
+from support import PHRASES, REPO, SHARED_DATA, speak, write_manifest_lines  # noqa: F401
 
-PHRASES = (
-    "turn on the kitchen lights",
-    "open the garage door",
-    "set an alarm for seven",
-    "play some music",
-)
 
 
 @pytest.fixture(scope="session", autouse=True)

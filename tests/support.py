@@ -15,6 +15,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+#: What the ``speech_corpus`` fixture (conftest.py) says, one utterance each.
+PHRASES = (
+    "turn on the kitchen lights",
+    "open the garage door",
+    "set an alarm for seven",
+    "play some music",
+)
+
+
 def speak(text: str, voice: str = "en-us+m3", rate: int = 175) -> np.ndarray:
     """16 kHz float32 speech for ``text`` (espeak-ng, bundled by espeakng-loader)."""
     from edgeasr.synth.render import synthesize_utterance

@@ -71,3 +71,18 @@ def test_ldc93s1_recipe_on_the_real_utterance(tmp_path):
     result = _run_recipe(REPO / "recipes/ldc93s1/run.sh", str(src), str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "OK: the int8 model transcribes LDC93S1 exactly" in result.stdout
+
+
+def test_english_real_stage_config_keeps_the_train_section_without_the_model(tmp_path):
+    """A warm-restart stage fine-tunes the previous stage's model: its YAML must not name a
+    preset (``edgeasr train --init`` refuses one) and keeps every training option."""
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    config.write_text("preset: small\nmodel: {encoder: {dropout: 0.2}}\n"
+                      "train: {epochs: 3, seed: 4, optim: {learning_rate: 0.003}}\n")
+    out = tmp_path / "run-2.yaml"
+    subprocess.run([sys.executable, str(REPO / "recipes/english-real/data.py"), "stage-config",
+                    str(config), str(out), "9"], check=True, capture_output=True)
+    doc = yaml.safe_load(out.read_text())
+    assert doc == {"train": {"epochs": 9, "seed": 4, "optim": {"learning_rate": 0.003}}}

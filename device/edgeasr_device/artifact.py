@@ -28,12 +28,15 @@ from typing import Union
 from .errors import ArtifactError, VocabularyError
 from .flatbuffer import FlatbufferReader
 from .tflite_graph import MODEL_BUFFERS, MODEL_METADATA, buffer_span, check_schema_version
-from .vocab import Vocabulary
+from .vocab import PIECES, Vocabulary
 
 __all__ = [
     "FORMAT_VERSION",
     "METADATA_NAME",
+    "PIECES_FORMAT_VERSION",
+    "STREAMING_FORMAT_VERSION",
     "ArtifactMetadata",
+    "format_version_for",
     "read_metadata",
     "read_tflite_metadata",
 ]
@@ -44,7 +47,10 @@ FORMAT_VERSION = 1
 #: format 1 refuses them ("made by a newer edgeasr") instead of misreading them; ordinary
 #: files stay format 1, so older readers keep reading those.
 STREAMING_FORMAT_VERSION = 2
-_READABLE_VERSION = STREAMING_FORMAT_VERSION
+#: Files whose vocabulary is SentencePiece pieces (streaming or not) are format 3, for the
+#: same reason: a format-2 reader would join the pieces as characters.
+PIECES_FORMAT_VERSION = 3
+_READABLE_VERSION = PIECES_FORMAT_VERSION
 
 _IDENTIFIER = b"TFL3"
 _METADATA_NAME, _METADATA_BUFFER = 0, 1
@@ -56,6 +62,14 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+
+def format_version_for(vocabulary: Vocabulary, streaming: bool) -> int:
+    """The format a file with this vocabulary (and a streaming graph, or not) is written in:
+    the oldest whose readers understand it."""
+    if vocabulary.kind == PIECES:
+        return PIECES_FORMAT_VERSION
+    return STREAMING_FORMAT_VERSION if streaming else FORMAT_VERSION
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,9 @@ class ArtifactMetadata:
         created: ISO 8601 time of export.
         streaming: chunk geometry and state shapes of a streaming graph
             (``edgeasr_device.streaming_model.StreamingSpec.to_dict``), None otherwise.
+        tokenizer: for a piece vocabulary, the training side's tokenizer
+            (``{"kind": "sentencepiece", "model": base64 of the model file}``), which
+            ``edgeasr evaluate`` uses for the token error rate; the device never reads it.
     """
 
     format_version: int
@@ -86,6 +103,7 @@ class ArtifactMetadata:
     quantization: str
     created: str
     streaming: dict | None = None
+    tokenizer: dict | None = None
 
     def to_json(self) -> bytes:
         """UTF-8 JSON bytes; ``vocabulary`` is stored via ``Vocabulary.to_dict``."""
@@ -96,6 +114,8 @@ class ArtifactMetadata:
                "created": self.created}
         if self.streaming is not None:
             doc["streaming"] = self.streaming
+        if self.tokenizer is not None:
+            doc["tokenizer"] = self.tokenizer
         return json.dumps(doc, ensure_ascii=False, sort_keys=True, allow_nan=False).encode("utf-8")
 
     @classmethod
@@ -137,20 +157,26 @@ class ArtifactMetadata:
             raise ArtifactError(f"{source} has invalid edgeasr metadata: sample_rate "
                                 f"{doc['sample_rate']!r} and frame_duration "
                                 f"{doc['frame_duration']!r} must be positive and finite; re-export it")
-        streaming = doc.get("streaming")
-        if (version >= STREAMING_FORMAT_VERSION) != isinstance(streaming, dict):
-            raise ArtifactError(f"{source} has invalid edgeasr metadata: format {version} "
-                                f"with streaming = {streaming!r}; re-export it")
         try:
             vocabulary = Vocabulary.from_dict(doc["vocabulary"])
         except VocabularyError as exc:
             raise ArtifactError(f"{source} has an invalid vocabulary in its edgeasr metadata "
                                 f"({exc}); re-export it") from exc
+        streaming = doc.get("streaming")
+        if not isinstance(streaming, (dict, type(None))) or \
+                version != format_version_for(vocabulary, streaming is not None):
+            raise ArtifactError(f"{source} has invalid edgeasr metadata: format {version} "
+                                f"with streaming = {streaming!r} and a {vocabulary.kind} "
+                                "vocabulary; re-export it")
+        tokenizer = doc.get("tokenizer")
+        if not isinstance(tokenizer, (dict, type(None))):
+            raise ArtifactError(f"{source} has invalid edgeasr metadata: tokenizer = "
+                                f"{tokenizer!r}; re-export it")
         return cls(format_version=version, edgeasr_version=doc["edgeasr_version"],
                    vocabulary=vocabulary, sample_rate=doc["sample_rate"],
                    frame_duration=float(doc["frame_duration"]), frontend=doc["frontend"],
                    model=doc["model"], quantization=doc["quantization"],
-                   created=doc["created"], streaming=streaming)
+                   created=doc["created"], streaming=streaming, tokenizer=tokenizer)
 
 
 def read_metadata(path_or_bytes: Source, source: str | None = None) -> ArtifactMetadata:

@@ -113,7 +113,8 @@ def options_from_flags(beam_width: int | None = None, nbest: int | None = None,
     if extra:
         raise TypeError(f"unknown decoding flags {sorted(extra)}")
     if grammar:
-        return _grammar_options(grammar, beam_width, nbest, lm, lm_weight, word_bonus, hotwords)
+        return _grammar_options(grammar, beam_width, nbest, lm, lm_weight, word_bonus, hotwords,
+                                oov_penalty)
     beam = beam_width is not None or nbest is not None or lm is not None or bool(hotwords)
     if not beam:
         return DecodingOptions()
@@ -125,13 +126,13 @@ def options_from_flags(beam_width: int | None = None, nbest: int | None = None,
 
 def _grammar_options(grammar: dict[str, Any], beam_width: int | None, nbest: int | None,
                      lm: str | None, lm_weight: float, word_bonus: float | None,
-                     hotwords: tuple[str, ...]) -> DecodingOptions:
+                     hotwords: tuple[str, ...], oov_penalty: float) -> DecodingOptions:
     """``method="grammar"``; the beam flags go with it (bias mode takes all of them)."""
     if "grammar" not in grammar:
         raise DecodingError(f"--{next(iter(grammar)).replace('_', '-')} needs --grammar FILE")
     width = beam_width if beam_width is not None else max(_DEFAULTS.beam_width, nbest or 1)
     return DecodingOptions(method="grammar", beam_width=width, nbest=nbest or 1, lm=lm,
-                           lm_weight=lm_weight, word_bonus=word_bonus,
+                           lm_weight=lm_weight, word_bonus=word_bonus, oov_penalty=oov_penalty,
                            hotwords=tuple(hotwords), **grammar)
 
 

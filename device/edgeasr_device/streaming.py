@@ -133,7 +133,7 @@ class Stream:
         self.sample_rate = recognizer.sample_rate
         self.frame_duration = recognizer.frame_duration
         self._blank = recognizer.vocabulary.blank_index
-        self._tokens = recognizer.vocabulary.tokens
+        self._vocabulary = recognizer.vocabulary
 
     def feed(self, samples: np.ndarray) -> StreamUpdate:
         raise NotImplementedError
@@ -145,7 +145,7 @@ class Stream:
         return shift_transcript(self.recognizer.decode(log_probs), start_seconds)
 
     def _text(self, ids: list[int]) -> str:
-        return " ".join("".join(self._tokens[i] for i in ids).split())
+        return " ".join(self._vocabulary.decode(ids).split())
 
 
 class ChunkedStream(Stream):

@@ -1,9 +1,15 @@
-"""Character vocabulary of a CTC model: class index <-> token string.
+"""Vocabulary of a CTC model: class index <-> token string.
 
 ``tokens[i]`` is the string for output class ``i``; ``tokens[blank_index]``
-is the CTC blank ``"<blank>"``. Apart from the blank every token is normally a
-single character, and :meth:`Vocabulary.encode` maps text one character per
-token.
+is the CTC blank ``"<blank>"``. Two kinds:
+
+- ``"characters"`` (the default; metadata without a ``kind`` is this): apart from the
+  blank every token is normally a single character, words are separated by the space
+  token, and :meth:`Vocabulary.encode` maps text one character per token.
+- ``"pieces"``: SentencePiece pieces verbatim (blank at 0, piece id ``i`` at class
+  ``i + 1``). A piece that starts with :data:`WORD_START` (U+2581) starts a word; there is
+  no space token. Text is cut into pieces at training time (``edgeasr.text.subword``); the
+  device only joins them (:meth:`Vocabulary.decode`), so it never needs sentencepiece.
 """
 
 from __future__ import annotations
@@ -12,16 +18,22 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from .errors import VocabularyError
 
-__all__ = ["BLANK", "FRENCH_LETTERS", "Vocabulary", "normalize_text"]
+__all__ = ["BLANK", "CHARACTERS", "FRENCH_LETTERS", "KINDS", "PIECES", "WORD_START",
+           "Vocabulary", "normalize_text"]
 
 BLANK = "<blank>"
+CHARACTERS, PIECES = "characters", "pieces"
+KINDS = (CHARACTERS, PIECES)
+#: SentencePiece's word-start marker: a piece beginning with it is the start of a word.
+WORD_START = "\u2581"
 #: Accented letters of written French (with the ligatures), after ``a``-``z``.
 FRENCH_LETTERS = "àâæçéèêëîïôœùûüÿ"
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
@@ -47,12 +59,15 @@ class Vocabulary:
     Attributes:
         tokens: ``tokens[i]`` is the string for class ``i``.
         blank_index: index of the CTC blank; ``tokens[blank_index] == "<blank>"``.
+        kind: ``"characters"`` or ``"pieces"`` (see the module docstring).
     """
 
     tokens: tuple[str, ...]
     blank_index: int
+    kind: str = CHARACTERS
     _ids: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _lowercase: bool = field(init=False, repr=False, compare=False)
+    _starts: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -74,11 +89,20 @@ class Vocabulary:
         if tokens[blank] != BLANK:
             raise VocabularyError(f"vocabulary token at blank_index {blank} is {tokens[blank]!r}, "
                                   f"expected {BLANK!r}; fix the tokens or blank_index")
+        if self.kind not in KINDS:
+            raise VocabularyError(f"vocabulary kind {self.kind!r} is not one of "
+                                  f"{', '.join(KINDS)}; re-export the model or upgrade "
+                                  "edgeasr-device")
+        if self.kind == PIECES:
+            _check_pieces(tokens, int(blank))
         object.__setattr__(self, "tokens", tokens)
         object.__setattr__(self, "blank_index", int(blank))
         object.__setattr__(self, "_ids", {t: i for i, t in enumerate(tokens) if i != blank})
         object.__setattr__(self, "_lowercase", not any(t != t.lower() for t in tokens
                                                        if t != BLANK))
+        starts = np.array([self.kind == PIECES and t.startswith(WORD_START) for t in tokens])
+        starts.setflags(write=False)
+        object.__setattr__(self, "_starts", starts)
 
     @property
     def size(self) -> int:
@@ -87,8 +111,21 @@ class Vocabulary:
 
     @property
     def space_index(self) -> int | None:
-        """Index of the word separator ``" "``, or None if there is none."""
-        return self._ids.get(" ")
+        """Index of the word separator ``" "``, or None if there is none (always None for
+        pieces: words start at pieces with :data:`WORD_START` instead)."""
+        return self._ids.get(" ") if self.kind == CHARACTERS else None
+
+    @property
+    def word_starts(self) -> np.ndarray:
+        """``(V,)`` bool, read-only: classes that start a new word (pieces beginning with
+        :data:`WORD_START`); all False for characters, whose words end at the space token."""
+        return self._starts
+
+    def token_text(self, index: int) -> str:
+        """What class ``index`` adds to the text of its word: the token, without the
+        word-start marker for pieces."""
+        token = self.tokens[index]
+        return token.lstrip(WORD_START) if self.kind == PIECES else token
 
     def encode(self, text: str) -> list[int]:
         """Map text to class ids, one per character, after :func:`normalize_text`.
@@ -96,8 +133,16 @@ class Vocabulary:
         Text is lower-cased unless the vocabulary has upper-case tokens.
 
         Raises:
-            VocabularyError: listing every character that has no token.
+            VocabularyError: listing every character that has no token; always for a piece
+                vocabulary (its text is cut into pieces by the SentencePiece model at
+                training time).
         """
+        if self.kind == PIECES:
+            raise VocabularyError(
+                "this model's vocabulary is SentencePiece pieces: text cannot be cut into them "
+                "on the device (training does it with the run's tokenizer.model); features "
+                "that spell text in tokens (--lm, --hotword, --grammar) need a character "
+                "model for now")
         norm = normalize_text(text, lowercase=self._lowercase)
         ids = self._ids
         missing = list(dict.fromkeys(c for c in norm if c not in ids))
@@ -112,7 +157,8 @@ class Vocabulary:
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
         """Join the tokens of ``ids`` (shape ``(L,)``), skipping the blank.
 
-        No CTC collapsing is done here: see :mod:`edgeasr_device.decoding`.
+        Pieces: :data:`WORD_START` becomes a space, and runs of whitespace are collapsed and
+        stripped. No CTC collapsing is done here: see :mod:`edgeasr_device.decoding`.
         """
         arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids)
         if arr.size == 0:
@@ -126,14 +172,21 @@ class Vocabulary:
                                   f"range for a vocabulary of {self.size} classes; the model "
                                   "and vocabulary do not match")
         tokens = self.tokens
-        return "".join(tokens[i] for i in arr.tolist() if i != self.blank_index)
+        text = "".join(tokens[i] for i in arr.tolist() if i != self.blank_index)
+        if self.kind == PIECES:
+            return " ".join(text.replace(WORD_START, " ").split())
+        return text
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form: ``{"tokens": [...], "blank_index": int}``."""
-        return {"tokens": list(self.tokens), "blank_index": self.blank_index}
+        """JSON-safe form: ``{"tokens": [...], "blank_index": int}``, plus ``"kind"`` for
+        pieces (character vocabularies are written as before, so older readers read them)."""
+        data: dict[str, Any] = {"tokens": list(self.tokens), "blank_index": self.blank_index}
+        if self.kind != CHARACTERS:
+            data["kind"] = self.kind
+        return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Vocabulary":
+    def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
         """Inverse of :meth:`to_dict`; validates the content.
 
         Raises:
@@ -149,15 +202,35 @@ class Vocabulary:
         if not isinstance(tokens, (list, tuple)):
             raise VocabularyError(f"vocabulary tokens must be a list of strings, "
                                   f"got {type(tokens).__name__}")
-        return cls(tokens=tuple(tokens), blank_index=data["blank_index"])
+        kind = data.get("kind", CHARACTERS)
+        if not isinstance(kind, str):
+            raise VocabularyError(f"vocabulary kind must be a string, got {kind!r}")
+        return cls(tokens=tuple(tokens), blank_index=data["blank_index"], kind=kind)
 
     @classmethod
-    def english(cls) -> "Vocabulary":
+    def pieces(cls, pieces: Iterable[str]) -> Vocabulary:
+        """A piece vocabulary: the blank at 0, then ``pieces`` (SentencePiece id ``i`` is
+        class ``i + 1``)."""
+        return cls(tokens=(BLANK, *pieces), blank_index=0, kind=PIECES)
+
+    @classmethod
+    def english(cls) -> Vocabulary:
         """Blank (0), space (1), ``a``..``z`` (2..27), apostrophe (28): 29 classes."""
         return cls(tokens=(BLANK, " ", *string.ascii_lowercase, "'"), blank_index=0)
 
     @classmethod
-    def french(cls) -> "Vocabulary":
+    def french(cls) -> Vocabulary:
         """English's 29 classes, then the accented letters of :data:`FRENCH_LETTERS`
         (29..44): 45 classes. Blank 0, space 1, apostrophe 28, as in :meth:`english`."""
         return cls(tokens=(*cls.english().tokens, *FRENCH_LETTERS), blank_index=0)
+
+
+def _check_pieces(tokens: tuple[str, ...], blank: int) -> None:
+    """Pieces hold no whitespace, and :data:`WORD_START` only as their first character."""
+    bad = [t for i, t in enumerate(tokens) if i != blank and (
+        any(c.isspace() for c in t) or WORD_START in t[1:])]
+    if bad:
+        raise VocabularyError(
+            f"piece vocabulary has pieces with whitespace or a word-start marker "
+            f"({WORD_START!r}) after their first character: {', '.join(map(repr, bad[:5]))}; "
+            "train the SentencePiece model with edgeasr (whitespace split, marker as prefix)")

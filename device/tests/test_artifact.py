@@ -11,7 +11,7 @@ import pytest
 from edgeasr_device.artifact import (
     FORMAT_VERSION,
     METADATA_NAME,
-    STREAMING_FORMAT_VERSION,
+    PIECES_FORMAT_VERSION,
     ArtifactMetadata,
     read_metadata,
     read_tflite_metadata,
@@ -82,8 +82,8 @@ def test_metadata_json_roundtrip():
 
 
 @pytest.mark.parametrize("mutate, fragment", [
-    (lambda d: d.update(format_version=STREAMING_FORMAT_VERSION + 1),
-     f"made by a newer edgeasr (format {STREAMING_FORMAT_VERSION + 1}); upgrade edgeasr-device"),
+    (lambda d: d.update(format_version=PIECES_FORMAT_VERSION + 1),
+     f"made by a newer edgeasr (format {PIECES_FORMAT_VERSION + 1}); upgrade edgeasr-device"),
     (lambda d: d.update(format_version=0), "invalid metadata format_version 0"),
     (lambda d: d.pop("format_version"), "without an integer format_version"),
     (lambda d: d.update(format_version="1"), "without an integer format_version"),
@@ -131,7 +131,7 @@ def test_reads_from_path_and_names_it(tmp_path):
     path.write_bytes(build_model({METADATA_NAME: META.to_json()}))
     assert read_metadata(path) == META
     assert read_metadata(str(path)) == META
-    broken = replace(META, format_version=STREAMING_FORMAT_VERSION + 1)
+    broken = replace(META, format_version=PIECES_FORMAT_VERSION + 1)
     path.write_bytes(build_model({METADATA_NAME: broken.to_json()}))
     with pytest.raises(ArtifactError, match="asr.tflite was made by a newer edgeasr"):
         read_metadata(path)

@@ -219,6 +219,9 @@ def test_cli_flags_choose_the_grammar_method(grammar_file):
     bias = options_from_flags(grammar=str(grammar_file), grammar_mode="bias", beam_width=8,
                               lm_weight=1.0)
     assert (bias.grammar_mode, bias.beam_width, bias.lm_weight) == ("bias", 8, 1.0)
+    penalised = options_from_flags(grammar=str(grammar_file), grammar_mode="bias",
+                                   oov_penalty=7.5)
+    assert penalised.oov_penalty == 7.5  # --oov-penalty reaches the bias mode's LM
     assert options_from_flags().method == "greedy"
     with pytest.raises(DecodingError, match="--grammar-mode needs --grammar"):
         options_from_flags(grammar_mode="bias")
@@ -242,3 +245,25 @@ def test_device_cli_transcribes_with_a_grammar(tiny_tflite, grammar_file, tmp_pa
     bad = runner.invoke(main, ["transcribe", "--model", str(tiny_tflite), "--grammar-mode",
                                "bias", str(wav)])
     assert bad.exit_code != 0 and "--grammar-mode needs --grammar" in bad.output
+
+
+@pytest.mark.parametrize("said", ["turn on the kitchen lights", "turn off the kitchen lights",
+                                  "what time is it"])
+def test_closest_holds_what_the_no_match_tests_judge(grammar_file, said):
+    """``closest`` is strict decoding before its two tests: applying them by hand to its gap
+    and weakest word gives the decoder's verdict, at any thresholds."""
+    lp = fake_log_probs(said)
+    base = DecodingOptions(method="grammar", grammar=str(grammar_file))
+    found = make_decoder(base, VOCAB, FRAME).closest(lp)
+    assert found.free == said
+    for threshold in (0.1, 1.0, 5.0):
+        for least in (0.0, 0.05, 0.5):
+            options = base.replace(grammar_threshold=threshold, grammar_min_confidence=least)
+            result = make_decoder(options, VOCAB, FRAME).decode(lp)
+            accepted = (found.text is not None and found.gap <= threshold
+                        and found.min_confidence >= least)
+            assert (result.no_match is None) == accepted, (threshold, least, result.no_match)
+            if accepted:
+                assert result.text == found.text
+    if said.startswith("turn on"):
+        assert found.text == said and found.gap == pytest.approx(0.0, abs=1e-6)

@@ -120,6 +120,16 @@ class Augmenter:
             x = x * np.float32(1.0 / peak)
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    def length_bound(self, samples: int, key: int | tuple[int, ...]) -> int:
+        """At least the length of ``self(audio, key)`` for ``samples`` samples, from the drawn
+        parameters alone (no audio): speed and stretch give ``samples / factor``; the other
+        effects keep the length. The resamplers round by a sample or so: 4 are added."""
+        length = float(samples)
+        for step in self.plan(key):
+            if step.name in ("speed", "stretch"):
+                length /= step.params["factor"]
+        return int(np.ceil(length)) + 4
+
     def __repr__(self) -> str:
         return f"Augmenter(sample_rate={self.sample_rate}, seed={self.seed}, config={self.config!r})"
 

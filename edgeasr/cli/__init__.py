@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 import click
 
 from edgeasr import __version__
-from edgeasr.cli import data, evaluate, export, lm, train
+from edgeasr.cli import data, evaluate, export, lm, plot, train
 from edgeasr.cli.common import quiet_native_logs
 
 
@@ -31,6 +31,6 @@ def main(verbose: bool) -> None:
     )
 
 
-for _module in (data, train, evaluate, export, lm):
+for _module in (data, train, evaluate, export, lm, plot):
     for _name, _command in _module.cli.commands.items():
         main.add_command(_command, _name)

@@ -1,4 +1,5 @@
-"""`edgeasr evaluate | transcribe`: WER/CER tables and transcripts for runs and .tflite files."""
+"""`edgeasr evaluate | transcribe`: WER/CER/TER tables and transcripts for runs and .tflite
+files."""
 
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def cli() -> None:
 @friendly_errors
 def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compare,
              decoding: DecodingOptions) -> None:
-    """WER and CER (jiwer) of models on manifests; a table when there are several.
+    """WER, CER and TER (jiwer) of models on manifests; a table when there are several.
 
-    Greedy decoding unless a beam flag is given (--beam-width, --nbest, --lm, --hotword).
+    TER is the token error rate over the model's own tokens (characters, spaces included, or
+    its SentencePiece pieces). Greedy decoding unless a beam flag is given (--beam-width,
+    --nbest, --lm, --hotword).
     """
     from edgeasr.evaluation.evaluate import evaluate as run_evaluation
     from edgeasr.files import atomic_write_json
@@ -50,7 +53,7 @@ def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compa
                    for o in decodings for m in models for t in manifests]
     if len(reports) == 1:
         r = reports[0].rates
-        click.echo(f"WER {100 * r.wer:.2f}%  CER {100 * r.cer:.2f}%  "
+        click.echo(f"WER {100 * r.wer:.2f}%  CER {100 * r.cer:.2f}%  TER {percent(r.ter)}  "
                    f"({r.utterances} utterances, {r.words} words, {r.exact} exact)")
     else:
         for line in results_table(reports):
@@ -82,6 +85,11 @@ def compared_decodings(decoding: DecodingOptions) -> list[DecodingOptions]:
     return list(dict.fromkeys(out))
 
 
+def percent(rate: float | None) -> str:
+    """``12.34%``, or ``n/a`` for a rate that was not measured."""
+    return "n/a" if rate is None else f"{100 * rate:.2f}%"
+
+
 def decoding_label(options: dict) -> str:
     """A short name of decoding options (``DecodingOptions.to_dict()``): ``greedy``,
     ``beam16``, ``beam16+lm``, ``beam16+lm+hotwords``."""
@@ -111,13 +119,14 @@ def results_table(reports) -> list[str]:
     dw = max(len("decoding"), *map(len, labels))
     head = f"{'decoding':{dw}s} " if with_decoding else ""
     lines = [(f"{'model':{mw}s} {'test set':{sw}s} {head}"
-              f"{'WER':>7s} {'CER':>7s} {'utts':>5s} {'RTF':>7s}")]
+              f"{'WER':>7s} {'CER':>7s} {'TER':>7s} {'utts':>5s} {'RTF':>7s}")]
     for report, model, test_set, label in zip(reports, models, sets, labels):
         r = report.rates
         rtf = report.decode_seconds / max(report.audio_seconds, 1e-9)
         cell = f"{label:{dw}s} " if with_decoding else ""
         lines.append(f"{model:{mw}s} {test_set:{sw}s} {cell}"
-                     f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {r.utterances:5d} {rtf:7.4f}")
+                     f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {percent(r.ter):>7s} "
+                     f"{r.utterances:5d} {rtf:7.4f}")
     return lines
 
 

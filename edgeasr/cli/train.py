@@ -43,15 +43,33 @@ def cli() -> None:
 @click.option("--language", type=click.Choice(["en", "fr"]),
               help="Transcript normalisation (and, from scratch, the alphabet); default: the "
                    "vocabulary's language (English unless --new-vocabulary says otherwise).")
+@click.option("--tokens", metavar="KIND[:SIZE[:TYPE]]",
+              help="Output tokens of a fresh run: characters (default) or "
+                   "sentencepiece[:SIZE[:unigram|bpe]], e.g. sentencepiece:256 (pieces trained "
+                   "on the training transcripts, kept in RUN/tokenizer.model).")
+@click.option("--distribute", "distribute_kind", metavar="KIND",
+              help="Several devices: data-parallel (JAX: every device, and with the three "
+                   "options below every machine) or mirrored (TensorFlow: every local GPU). "
+                   "--batch-size stays the global batch. Default: none (one device).")
+@click.option("--coordinator", metavar="HOST:PORT",
+              help="Several machines (JAX): process 0's address; default "
+                   "$KERAS_DISTRIBUTION_JOB_ADDRESSES.")
+@click.option("--num-processes", type=int,
+              help="Several machines (JAX): how many processes; default "
+                   "$KERAS_DISTRIBUTION_NUM_PROCESSES.")
+@click.option("--process-id", type=int,
+              help="Several machines (JAX): this one's number from 0 (0 writes the run); "
+                   "default $KERAS_DISTRIBUTION_PROCESS_ID.")
 @friendly_errors
 def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, batch_size,
           learning_rate, seed, strict, resume, init, freeze, new_vocabulary, lora_rank,
-          language) -> None:
+          language, tokens, distribute_kind, coordinator, num_processes, process_id) -> None:
     """Train a model; checkpoints every epoch, the best by dev WER, resumable.
 
     Ctrl-C or SIGTERM saves a checkpoint at the current batch first; --resume goes on from it.
     With --init it fine-tunes: full (every weight), transfer (--freeze, --new-vocabulary)
-    or LoRA (--lora RANK); it prints trainable and total parameters.
+    or LoRA (--lora RANK); it prints trainable and total parameters. --distribute trains on
+    several GPUs or machines (README, "Several GPUs and machines").
     """
     from edgeasr.configs import ConfigError, load_config
     from edgeasr.models.presets import model_config as preset_config
@@ -71,6 +89,13 @@ def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, ba
 
         train_config = train_config.replace(
             data=dataclasses.replace(train_config.data, language=language))
+    if tokens is not None:
+        import dataclasses
+
+        from edgeasr.training.config import TokensConfig
+
+        train_config = train_config.replace(
+            data=dataclasses.replace(train_config.data, tokens=TokensConfig.parse(tokens)))
     finetune = finetune_section(train_config.finetune, init, freeze, new_vocabulary, lora_rank)
     if finetune.init is not None and not resume:
         if preset or config.preset or config.model:
@@ -83,10 +108,13 @@ def train(train_manifest, dev_manifest, out_dir, preset, config_path, epochs, ba
     else:
         model_config = preset_config(preset or config.preset, config.model, config.where("model"))
         train_config = train_config.replace(finetune=finetune)
+    distribute = distribute_section(train_config.distribute, distribute_kind, coordinator,
+                                    num_processes, process_id)
     result = run_training(
         train_manifest, dev_manifest, out_dir, model_config,
         train_config if (not resume or epochs) else None, resume=resume,
         echo=click.echo, verbose=1 if sys.stdout.isatty() else 2,  # a progress bar only on a terminal
+        distribute=distribute,
     )
     best = "n/a" if result.best_dev_wer is None else f"{100 * result.best_dev_wer:.2f}% (epoch {result.best_epoch})"
     click.echo(f"done: {result.epochs_done} epochs in {result.run_dir}; best dev WER {best}")
@@ -103,6 +131,19 @@ def finetune_section(section, init, freeze, new_vocabulary, lora_rank):
                "lora_rank": lora_rank}
     section = dataclasses.replace(section, **{k: v for k, v in changes.items() if v is not None})
     return section.resolved()
+
+
+def distribute_section(section, kind, coordinator, num_processes, process_id):
+    """The config's ``train: distribute:`` section with the command-line options applied
+    (ConfigError for an unknown kind or options that do not go together)."""
+    import dataclasses
+
+    from edgeasr.training.config import DistributeConfig
+
+    changes = {"kind": kind, "coordinator": coordinator, "num_processes": num_processes,
+               "process_id": process_id}
+    values = {**dataclasses.asdict(section), **{k: v for k, v in changes.items() if v is not None}}
+    return DistributeConfig(**values)
 
 
 def has_learning_rate(train_section) -> bool:
@@ -123,20 +164,23 @@ def presets(cost: bool, layers_of: str | None) -> None:
     if layers_of is not None:
         _list_layers(layers_of)
         return
-    from edgeasr.models.cost import model_cost
+    from edgeasr.models.cost import DEFAULT_CONTEXT_SECONDS, model_cost
     from edgeasr.models.presets import PRESETS
 
-    click.echo(f"{'preset':16s} {'features':9s} {'params':>8s} {'MMAC/s':>8s}  encoder")
+    width = max(16, *map(len, PRESETS))
+    click.echo(f"{'preset':{width}s} {'features':9s} {'params':>8s} {'MMAC/s':>8s}  encoder")
     for name, config in PRESETS.items():
         params = macs = "-"
         if cost:
             counted = model_cost(config)
             params, macs = f"{counted.parameters / 1e6:.2f}M", f"{counted.macs_per_second / 1e6:.1f}"
         features = f"{config.frontend.num_features} {config.frontend.kind}"
-        click.echo(f"{name:16s} {features:9s} {params:>8s} {macs:>8s}  {config.encoder.describe()}")
+        click.echo(f"{name:{width}s} {features:9s} {params:>8s} {macs:>8s}  "
+                   f"{config.encoder.describe()}")
     if cost:
         click.echo("MMAC/s: million multiply-accumulates per second of audio (frontend projections, "
-                   "encoder and classifier kernels; see edgeasr.models.cost)")
+                   f"encoder and classifier kernels, attention over {DEFAULT_CONTEXT_SECONDS:g} s "
+                   "utterances; see edgeasr.models.cost)")
 
 
 @friendly_errors

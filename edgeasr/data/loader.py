@@ -8,7 +8,8 @@ batches), as a plain generator on JAX and PyTorch. The trainer calls ``fit`` onc
 with ``steps_per_epoch`` = the batches left in it.
 
 Batches are pure functions of (seed, epoch, index), so the worker count never changes what
-the model sees.
+the model sees. Under data parallelism they carry a third element, per-row loss weights
+(``SpeechBatches.shard``).
 """
 
 from __future__ import annotations
@@ -76,5 +77,7 @@ def fit_input(batches: SpeechBatches, workers: int = 1):
         {"labels": tf.TensorSpec((None, None), tf.int32),
          "label_lengths": tf.TensorSpec((None,), tf.int32)},
     )
+    if batches.shard is not None:  # data parallel: (x, y, per-row loss weights)
+        signature = (*signature, tf.TensorSpec((None,), tf.float32))
     dataset = tf.data.Dataset.from_generator(lambda: stream(batches, workers), output_signature=signature)
     return dataset.prefetch(2)

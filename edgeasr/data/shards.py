@@ -8,8 +8,9 @@ CACHE/<manifest-stem>-<key>/
   shard-00000.pcm raw little-endian int16, utterances back to back
 ```
 
-The key hashes the manifest's bytes, the sample rate, the vocabulary and the edgeasr version
-(the normaliser's behaviour), so a changed manifest never reuses a stale cache. A cache is
+The key hashes the manifest's bytes, the sample rate, the vocabulary, the tokenizer (for piece
+vocabularies: the SentencePiece model's hash) and the edgeasr version (the normaliser's
+behaviour), so a changed manifest never reuses a stale cache. A cache is
 built in a temporary folder and renamed into place when complete.
 """
 
@@ -31,6 +32,7 @@ from edgeasr.data.corpus import ShardCorpus, to_pcm16
 from edgeasr.data.manifest import ManifestError, Utterance, read_manifest
 from edgeasr.files import atomic_directory
 from edgeasr.text.normalize import normalize_english
+from edgeasr.text.subword import TextEncoder, text_encoder
 from edgeasr_device.audio import load_audio
 from edgeasr_device.errors import AudioError, VocabularyError
 from edgeasr_device.vocab import Vocabulary
@@ -55,33 +57,43 @@ def default_cache_root() -> Path:
     return Path(base) / "edgeasr"
 
 
-def cache_key(manifest: Path, sample_rate: int, vocabulary: Vocabulary) -> str:
+def cache_key(manifest: Path, sample_rate: int, vocabulary: Vocabulary,
+              tokenizer_key: str = "") -> str:
+    """16 hex digits; ``tokenizer_key`` identifies how text becomes labels beyond the
+    vocabulary (a SentencePiece model's hash; empty for characters)."""
     digest = hashlib.sha256()
     digest.update(manifest.read_bytes())
     digest.update(str(manifest.resolve().parent).encode())  # relative audio paths resolve here
     digest.update(json.dumps([CACHE_FORMAT, sample_rate, vocabulary.to_dict(), __version__]).encode())
+    if tokenizer_key:
+        digest.update(tokenizer_key.encode())
     return digest.hexdigest()[:16]
 
 
-def encode_text(utterance: Utterance, vocabulary: Vocabulary,
+def encode_text(utterance: Utterance, encode: Callable[[str], list[int]],
                 normalizer: Callable[[str], str]) -> tuple[str, np.ndarray] | Skipped:
+    """The normalised transcript and its labels ``(L,)`` int32, or why it is skipped."""
     text = normalizer(utterance.text)
     if not text:
         return Skipped(utterance.source, "empty transcript after normalisation")
     try:
-        return text, np.asarray(vocabulary.encode(text), dtype=np.int32)
+        return text, np.asarray(encode(text), dtype=np.int32)
     except VocabularyError as err:
         return Skipped(utterance.source, str(err))
 
 
 def build_cache(utterances: Sequence[Utterance], directory: Path, vocabulary: Vocabulary,
                 sample_rate: int, manifest: str = "", key: str = "",
-                normalizer: Callable[[str], str] = normalize_english, workers: int = 4) -> ShardCorpus:
-    """Decode, resample and encode every utterance into a shard cache at ``directory``."""
+                normalizer: Callable[[str], str] = normalize_english, workers: int = 4,
+                encoder: TextEncoder | None = None) -> ShardCorpus:
+    """Decode, resample and encode every utterance into a shard cache at ``directory``.
+
+    Labels come from ``encoder`` (default: the vocabulary's characters)."""
+    encode = encoder if encoder is not None else text_encoder(vocabulary)
     skipped: list[Skipped] = []
     encoded = []
     for utterance in utterances:
-        result = encode_text(utterance, vocabulary, normalizer)
+        result = encode_text(utterance, encode, normalizer)
         if isinstance(result, Skipped):
             skipped.append(result)
         else:
@@ -141,16 +153,21 @@ def build_cache(utterances: Sequence[Utterance], directory: Path, vocabulary: Vo
 
 def load_corpus(manifest: str | os.PathLike, vocabulary: Vocabulary, sample_rate: int,
                 cache_root: str | os.PathLike | None = None, strict: bool = False,
-                workers: int = 4, normalizer: Callable[[str], str] = normalize_english
-                ) -> ShardCorpus:
+                workers: int = 4, normalizer: Callable[[str], str] = normalize_english,
+                encoder: TextEncoder | None = None) -> ShardCorpus:
     """The shard cache of ``manifest``, built on first use; skipped lines are logged.
 
     With ``strict`` the first unusable line raises ManifestError instead. ``normalizer``
     turns transcripts into the vocabulary's text (another one gets its own cache).
+    ``encoder`` makes the labels (``edgeasr.text.subword.text_encoder``; default: the
+    vocabulary's characters; a piece vocabulary needs its tokenizer).
     """
     manifest = Path(manifest)
     utterances = read_manifest(manifest)  # validates the manifest every time (cheap)
-    key = cache_key(manifest, sample_rate, vocabulary)
+    encoder = encoder if encoder is not None else text_encoder(vocabulary)
+    if encoder.vocabulary != vocabulary:
+        raise ValueError("load_corpus: the encoder is for another vocabulary")
+    key = cache_key(manifest, sample_rate, vocabulary, encoder.key)
     if normalizer is not normalize_english:
         name = f"{key}:{normalizer.__module__}.{normalizer.__qualname__}"
         key = hashlib.sha256(name.encode()).hexdigest()[:16]
@@ -164,7 +181,7 @@ def load_corpus(manifest: str | os.PathLike, vocabulary: Vocabulary, sample_rate
     if corpus is None:
         log.info("building shard cache %s for %s", directory, manifest)
         corpus = build_cache(utterances, directory, vocabulary, sample_rate, str(manifest), key,
-                             normalizer=normalizer, workers=workers)
+                             normalizer=normalizer, workers=workers, encoder=encoder)
     skipped = [Skipped(**s) for s in corpus.skipped]
     if strict and skipped:
         raise ManifestError(f"{skipped[0].source}: {skipped[0].reason} (--strict)")

@@ -1,4 +1,7 @@
-"""``edgeasr evaluate``: WER/CER of a training run or an exported ``.tflite`` on a manifest."""
+"""``edgeasr evaluate``: WER/CER/TER of a training run or an exported ``.tflite`` on a manifest.
+
+TER (token error rate over the model's own tokens) is defined in :mod:`.metrics`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from edgeasr.data.manifest import read_manifest
-from edgeasr.evaluation.metrics import ErrorRates, error_rates, utterance_rates
+from edgeasr.errors import DataError
+from edgeasr.evaluation.metrics import (
+    ErrorRates,
+    error_rates,
+    token_edits,
+    utterance_rates,
+    with_token_rate,
+)
 from edgeasr.text.languages import language_of
+from edgeasr.text.subword import TOKENIZER_FILE, TextEncoder, Tokenizer, text_encoder
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError
 from edgeasr_device.vocab import Vocabulary
@@ -23,7 +34,7 @@ class EvaluationReport:
     rates: ErrorRates
     audio_seconds: float
     decode_seconds: float
-    utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer
+    utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer, ter
     failed: list[dict[str, str]]  # utterances whose audio could not be read
     decoding: dict[str, Any] = field(default_factory=dict)  # DecodingOptions.to_dict()
 
@@ -101,12 +112,37 @@ def model_vocabulary(model_path: str | os.PathLike) -> Vocabulary:
     return RunDirectory(model_path).read_info().vocabulary
 
 
+def model_encoder(model_path: str | os.PathLike) -> TextEncoder | None:
+    """How the model of a ``.tflite`` file or a run directory cuts text into its tokens
+    (characters, or its SentencePiece model), or None when a piece model's file has no
+    tokenizer to do it with."""
+    vocabulary = model_vocabulary(model_path)
+    if vocabulary.kind != "pieces":
+        return text_encoder(vocabulary)
+    try:
+        if is_tflite(model_path):
+            from edgeasr_device.artifact import read_metadata
+
+            entry = read_metadata(model_path).tokenizer
+            if entry is None:
+                return None
+            tokenizer = Tokenizer.from_metadata(entry, str(model_path))
+        else:
+            tokenizer = Tokenizer.load(Path(model_path) / TOKENIZER_FILE)
+        return text_encoder(vocabulary, tokenizer)
+    except DataError:
+        return None
+
+
 def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
              checkpoint: str = "best", threads: int = 1,
              options: DecodingOptions | None = None) -> EvaluationReport:
-    """WER/CER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say."""
+    """WER/CER/TER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say."""
     utterances = read_manifest(manifest)
     normalize = language_of(model_vocabulary(model_path)).normalize
+    encoder = model_encoder(model_path)
+    ref_ids: list[list[int]] = []
+    hyp_ids: list[list[int]] = []
     transcribe, _ = load_transcriber(model_path, checkpoint, threads, options)
     started = time.perf_counter()
     results = transcribe([u.audio_path for u in utterances])
@@ -120,6 +156,12 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
         wer, cer = utterance_rates(reference, result.text)
         refs.append(reference)
         hyps.append(result.text)
+        ter = None
+        if encoder is not None:
+            ref_ids.append(encoder.score_ids(reference))
+            hyp_ids.append(encoder.score_ids(result.text))
+            edits, tokens = token_edits(ref_ids[-1:], hyp_ids[-1:])
+            ter = edits / max(tokens, 1)
         rows.append({
             "source": utterance.source,
             "audio_filepath": str(utterance.audio_path),
@@ -127,6 +169,7 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
             "hypothesis": result.text,
             "wer": wer,
             "cer": cer,
+            "ter": ter,
             "confidence": result.confidence,
         })
     if not rows:
@@ -134,7 +177,8 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
     return EvaluationReport(
         model=str(model_path),
         manifest=str(manifest),
-        rates=error_rates(refs, hyps),
+        rates=(error_rates(refs, hyps) if encoder is None
+               else with_token_rate(error_rates(refs, hyps), ref_ids, hyp_ids)),
         audio_seconds=sum(u.duration for u in utterances),
         decode_seconds=decode_seconds,
         utterances=rows,

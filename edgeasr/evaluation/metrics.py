@@ -1,9 +1,18 @@
-"""Word and character error rates (jiwer), over a whole set of utterances."""
+"""Word, character and token error rates (jiwer), over a whole set of utterances.
+
+TER, the token error rate, is the edit distance (substitutions + deletions + insertions)
+between the reference's and the hypothesis' sequences of the model's own output tokens,
+summed over the utterances and divided by the reference tokens: the rate at which the model
+gets its own classes wrong. Both texts are tokenised the same way, the model's way: one token
+per character (spaces included) for a character model, where TER equals CER over the
+characters the model can write; the run's SentencePiece pieces for a piece model (the
+hypothesis text is cut into pieces again, so two spellings of the same text are not errors).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jiwer
 
@@ -15,6 +24,8 @@ class ErrorRates:
     words: int  # reference words
     utterances: int
     exact: int  # utterances transcribed exactly
+    ter: float | None = None  # token error rate (see the module docstring); None: not measured
+    tokens: int | None = None  # reference tokens
 
 
 def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorRates:
@@ -46,6 +57,31 @@ def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> ErrorRa
         utterances=len(references),
         exact=exact,
     )
+
+
+def token_edits(references: Sequence[Sequence[int]],
+                hypotheses: Sequence[Sequence[int]]) -> tuple[int, int]:
+    """(edits, reference tokens) between token-id sequences, summed over the utterances.
+
+    The ids are compared as words by jiwer; an empty reference makes every hypothesis token
+    an insertion.
+    """
+    if len(references) != len(hypotheses):
+        raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
+    pairs = [(r, h) for r, h in zip(references, hypotheses) if len(r)]
+    edits = sum(len(h) for r, h in zip(references, hypotheses) if not len(r))
+    if pairs:
+        out = jiwer.process_words([" ".join(map(str, r)) for r, _ in pairs],
+                                  [" ".join(map(str, h)) for _, h in pairs])
+        edits += out.substitutions + out.deletions + out.insertions
+    return edits, sum(len(r) for r, _ in pairs)
+
+
+def with_token_rate(rates: ErrorRates, references: Sequence[Sequence[int]],
+                    hypotheses: Sequence[Sequence[int]]) -> ErrorRates:
+    """``rates`` with ``ter`` and ``tokens`` filled in from token-id sequences."""
+    edits, tokens = token_edits(references, hypotheses)
+    return replace(rates, ter=edits / max(tokens, 1), tokens=tokens)
 
 
 def utterance_rates(reference: str, hypothesis: str) -> tuple[float, float]:

@@ -68,6 +68,13 @@ class CTCModel(keras.Model):
         return ops.cast(self.classifier(hidden), "float32")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Mean CTC loss over the batch; with ``sample_weight`` (B,), ``sum(weight * loss)``.
+
+        Data-parallel batches carry weights that sum to 1 over the *global* batch (1/n per
+        utterance, 0 for padding rows: ``edgeasr.data.batches.BatchShard``), so a replica's
+        partial sum needs no rescaling: TensorFlow's MirroredStrategy adds the replicas'
+        gradients, and JAX sees the global batch at once.
+        """
         logit_lengths = self.output_lengths(x["audio_lengths"])
         losses = ops.ctc_loss(
             ops.cast(y["labels"], "int32"),
@@ -76,7 +83,10 @@ class CTCModel(keras.Model):
             logit_lengths,
             mask_index=self.blank_index,
         )
-        loss = ops.mean(losses)
+        if sample_weight is None:
+            loss = ops.mean(losses)
+        else:
+            loss = ops.sum(losses * ops.cast(sample_weight, losses.dtype))
         extra = self.losses
         if extra:
             loss = loss + ops.sum(extra)

@@ -6,12 +6,18 @@ it (:func:`model_config`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from edgeasr.errors import ConfigError
 from edgeasr.models.config import FrontendConfig, ModelConfig, SpecAugmentConfig
-from edgeasr.models.encoders import ConvEncoderConfig, DeepSpeechConfig
+from edgeasr.models.encoders import (
+    ConformerConfig,
+    ConvEncoderConfig,
+    DeepSpeech2Config,
+    DeepSpeechConfig,
+)
 
 DEFAULT_PRESET = "small"
 
@@ -19,6 +25,13 @@ DEFAULT_PRESET = "small"
 _DEEPSPEECH_FRONTEND = FrontendConfig(
     kind="mfcc", win_length=512, hop_length=320, n_fft=512, n_mels=40, n_mfcc=26, preemphasis=0.0
 )
+
+_SPECAUGMENT = SpecAugmentConfig(freq_masks=2, freq_mask_width=10, time_masks=2,
+                                 time_mask_fraction=0.04)
+# Tests and overfit smoke runs (~30 k parameters).
+_DS2_TINY = DeepSpeech2Config(conv_channels=(4, 4), conv_time_kernels=(5, 5),
+                              conv_freq_kernels=(5, 5), rnn_layers=2, rnn_units=32,
+                              fc_units=32, dropout=0.0)
 
 PRESETS: dict[str, ModelConfig] = {
     # ~1 M parameters: trains on a laptop CPU, full-int8 friendly, the default for the Pi.
@@ -37,6 +50,30 @@ PRESETS: dict[str, ModelConfig] = {
         encoder=ConvEncoderConfig(channels=96, kernel_sizes=(11, 15), repeat=1,
                                   epilogue_channels=128, dropout=0.0),
     ),
+    # The edge family: the same separable conv blocks at about 1, 3 and 10 M parameters.
+    # It grows in width, not depth, so the streaming lookahead (sum of the kernels' right
+    # context) stays 1.64 s at every size.
+    "edge-1m": ModelConfig(
+        name="edge-1m",
+        frontend=FrontendConfig(kind="logmel", n_mels=64),
+        encoder=ConvEncoderConfig(channels=192, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
+                                  epilogue_channels=256, dropout=0.1),
+        specaugment=_SPECAUGMENT,
+    ),
+    "edge-3m": ModelConfig(
+        name="edge-3m",
+        frontend=FrontendConfig(kind="logmel", n_mels=80),
+        encoder=ConvEncoderConfig(channels=384, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
+                                  epilogue_channels=512, dropout=0.1),
+        specaugment=_SPECAUGMENT,
+    ),
+    "edge-10m": ModelConfig(
+        name="edge-10m",
+        frontend=FrontendConfig(kind="logmel", n_mels=80),
+        encoder=ConvEncoderConfig(channels=704, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
+                                  epilogue_channels=1024, dropout=0.15),
+        specaugment=_SPECAUGMENT,
+    ),
     # The published Mozilla DeepSpeech v0.9 shape (~47 M parameters).
     "deepspeech": ModelConfig(
         name="deepspeech",
@@ -48,6 +85,45 @@ PRESETS: dict[str, ModelConfig] = {
         name="deepspeech-tiny",
         frontend=_DEEPSPEECH_FRONTEND,
         encoder=DeepSpeechConfig(width=128, context=9, dropout=0.0),
+    ),
+    # Deep Speech 2 (Baidu): 2 Conv2D over time x frequency, 5 bidirectional GRUs x 512.
+    "deepspeech2": ModelConfig(
+        name="deepspeech2",
+        frontend=FrontendConfig(kind="logmel", n_mels=80),
+        encoder=DeepSpeech2Config(rnn_layers=5, rnn_units=512, bidirectional=True),
+        specaugment=_SPECAUGMENT,
+    ),
+    # The streaming form: forward GRUs (768: about the bidirectional one's compute) and a
+    # row convolution over 4 future frames; 0.26 s lookahead in all.
+    "deepspeech2-streaming": ModelConfig(
+        name="deepspeech2-streaming",
+        frontend=FrontendConfig(kind="logmel", n_mels=80),
+        encoder=DeepSpeech2Config(rnn_layers=5, rnn_units=768, bidirectional=False, lookahead=4),
+        specaugment=_SPECAUGMENT,
+    ),
+    "deepspeech2-tiny": ModelConfig(
+        name="deepspeech2-tiny",
+        frontend=FrontendConfig(kind="logmel", n_mels=40),
+        encoder=_DS2_TINY,
+    ),
+    "deepspeech2-streaming-tiny": ModelConfig(
+        name="deepspeech2-streaming-tiny",
+        frontend=FrontendConfig(kind="logmel", n_mels=40),
+        encoder=dataclasses.replace(_DS2_TINY, bidirectional=False, lookahead=2),
+    ),
+    # Conformer (convolution-augmented attention) for CTC, ~10 M: for a GPU and real data.
+    "conformer-small": ModelConfig(
+        name="conformer-small",
+        frontend=FrontendConfig(kind="logmel", n_mels=80),
+        encoder=ConformerConfig(d_model=176, num_blocks=12, num_heads=4, conv_kernel=31,
+                                subsampling_channels=128, dropout=0.1),
+        specaugment=_SPECAUGMENT,
+    ),
+    "conformer-tiny": ModelConfig(
+        name="conformer-tiny",
+        frontend=FrontendConfig(kind="logmel", n_mels=40),
+        encoder=ConformerConfig(d_model=32, num_blocks=2, num_heads=2, conv_kernel=7,
+                                subsampling_channels=8, dropout=0.0),
     ),
 }
 

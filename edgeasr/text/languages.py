@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from edgeasr.errors import ConfigError
 from edgeasr.text.french import normalize_french
 from edgeasr.text.normalize import normalize_english
-from edgeasr_device.vocab import Vocabulary
+from edgeasr_device.vocab import PIECES, Vocabulary
+
+UNKNOWN = "<unk>"  # SentencePiece's unknown piece
 
 __all__ = ["LANGUAGES", "Language", "get_language", "language_of"]
 
@@ -48,7 +50,18 @@ def get_language(code: str) -> Language:
 
 
 def language_of(vocabulary: Vocabulary) -> Language:
-    """The language whose default vocabulary is ``vocabulary``; English otherwise."""
+    """The language whose default vocabulary is ``vocabulary``; English otherwise.
+
+    A piece vocabulary (SentencePiece) has the language whose alphabet first covers every
+    character of its pieces (``en``, then ``fr``).
+    """
+    if vocabulary.kind == PIECES:
+        chars = {c for i in range(vocabulary.size) if i != vocabulary.blank_index
+                 and vocabulary.tokens[i] != UNKNOWN for c in vocabulary.token_text(i)}
+        for language in LANGUAGES.values():
+            if chars <= set(language.vocabulary().tokens):
+                return language
+        return LANGUAGES["en"]
     for language in LANGUAGES.values():
         if language.vocabulary() == vocabulary:
             return language

@@ -18,6 +18,17 @@ stretched (or squeezed) over the new total. A resume still inside the warm-up si
 replaces the first segment's total (nothing has decayed yet). The segments are saved in
 every checkpoint's state.json (``"schedule"``) so that later resumes rebuild the same curve;
 a checkpoint without them (0.1) had a single segment over the run's epochs at the time.
+
+``optim.schedule`` picks another shape (the default, ``cosine``, is the one above):
+
+- ``exponential``: the same warm-up, then Keras' ``ExponentialDecay``: the rate is multiplied
+  by ``decay_rate`` every epoch (smoothly, per batch), never below the floor. It does not
+  depend on the total, so a resume with a new epoch count simply continues it.
+- ``plateau``: the same warm-up, then the peak until dev WER stops improving, then Keras'
+  ``ReduceLROnPlateau`` (:mod:`edgeasr.training.plateau`).
+
+Steps are batches: with ``accumulate_steps`` the optimizer updates less often but Keras still
+counts every batch for the schedule (:mod:`edgeasr.training.optimizer`).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import keras
 from keras import ops
 
 from edgeasr.training.config import OptimConfig
+from edgeasr.training.optimizer import build_optimizer
 
 
 @dataclass(frozen=True)
@@ -113,13 +125,59 @@ class ContinuedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "segments": [asdict(s) for s in self.segments]}
 
 
-def make_optimizer(optim: OptimConfig, steps_per_epoch: int, epochs: int,
-                   segments: Sequence[Segment] | None = None) -> keras.optimizers.Optimizer:
-    """AdamW with the schedule; ``segments`` from a resumed checkpoint (default: one over
-    ``epochs``)."""
+@keras.saving.register_keras_serializable(package="edgeasr")
+class WarmupExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 1 % of ``peak`` over ``warmup_steps``, then Keras'
+    ``ExponentialDecay`` by ``decay_rate`` every ``steps_per_epoch`` steps, floored at
+    ``floor_fraction`` x ``peak``; step -> rate."""
+
+    def __init__(self, peak: float, warmup_steps: int, steps_per_epoch: int, decay_rate: float,
+                 floor_fraction: float):
+        self.peak = float(peak)
+        self.warmup = int(warmup_steps)
+        self.steps_per_epoch = max(1, int(steps_per_epoch))
+        self.decay_rate = float(decay_rate)
+        self.floor_fraction = float(floor_fraction)
+        self.decay = keras.optimizers.schedules.ExponentialDecay(
+            self.peak, decay_steps=self.steps_per_epoch, decay_rate=self.decay_rate)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        decayed = ops.maximum(self.decay(ops.maximum(step - self.warmup, 0.0)),
+                              self.peak * self.floor_fraction)
+        if not self.warmup:
+            return decayed
+        start = 0.01 * self.peak
+        ramp = start + (self.peak - start) * step / float(self.warmup)
+        return ops.where(step < self.warmup, ramp, decayed)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "warmup_steps": self.warmup,
+                "steps_per_epoch": self.steps_per_epoch, "decay_rate": self.decay_rate,
+                "floor_fraction": self.floor_fraction}
+
+
+def learning_rate(optim: OptimConfig, steps_per_epoch: int, epochs: int,
+                  segments: Sequence[Segment] | None = None):
+    """The optimizer's ``learning_rate`` for ``optim.schedule``: a schedule (cosine,
+    exponential) or, for plateau, the starting value of the rate that
+    :class:`edgeasr.training.plateau.PlateauSchedule` then sets."""
     segments = tuple(segments or (Segment(0, max(1, epochs * steps_per_epoch)),))
     warmup = warmup_steps(optim, steps_per_epoch, segments[0].total)
-    schedule = ContinuedCosineDecay(optim.learning_rate, warmup, optim.min_learning_rate_fraction,
-                                    segments)
-    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=optim.weight_decay,
-                                  global_clipnorm=optim.clip_norm)
+    if optim.schedule == "exponential":
+        return WarmupExponentialDecay(optim.learning_rate, warmup, steps_per_epoch,
+                                      optim.decay_rate, optim.min_learning_rate_fraction)
+    if optim.schedule == "plateau":
+        return optim.learning_rate * (0.01 if warmup else 1.0)
+    return ContinuedCosineDecay(optim.learning_rate, warmup, optim.min_learning_rate_fraction,
+                                segments)
+
+
+def make_optimizer(optim: OptimConfig, steps_per_epoch: int, epochs: int,
+                   segments: Sequence[Segment] | None = None,
+                   precision: str = "float32") -> keras.optimizers.Optimizer:
+    """AdamW with the schedule; ``segments`` from a resumed checkpoint (default: one over
+    ``epochs``); accumulation, EMA, the non-finite guard and loss scaling as ``optim`` and
+    ``precision`` ask (:func:`edgeasr.training.optimizer.build_optimizer`)."""
+    return build_optimizer(optim, learning_rate(optim, steps_per_epoch, epochs, segments),
+                           precision)

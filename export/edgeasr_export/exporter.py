@@ -13,12 +13,8 @@ from edgeasr import __version__
 from edgeasr.data.manifest import read_manifest
 from edgeasr.files import atomic_write_bytes
 from edgeasr.runs import load_model
-from edgeasr_device.artifact import (
-    FORMAT_VERSION,
-    STREAMING_FORMAT_VERSION,
-    ArtifactMetadata,
-    read_metadata,
-)
+from edgeasr.text.subword import TOKENIZER_FILE, Tokenizer
+from edgeasr_device.artifact import ArtifactMetadata, format_version_for, read_metadata
 from edgeasr_device.audio import load_audio
 from edgeasr_export.convert import convert
 from edgeasr_export.errors import ExportError
@@ -97,8 +93,12 @@ def export_run(
     else:
         content = convert(model, quantization, calibration=audio)
     model_dict = info.model.to_dict()  # the encoder as {"kind": ..., **options}
+    tokenizer = None  # a piece model carries its SentencePiece model (for TER; a few kB)
+    if info.vocabulary.kind == "pieces":
+        tokenizer = Tokenizer.load(Path(run_dir) / TOKENIZER_FILE)
+        tokenizer.check_matches(info.vocabulary, str(run_dir))
     metadata = ArtifactMetadata(
-        format_version=FORMAT_VERSION if spec is None else STREAMING_FORMAT_VERSION,
+        format_version=format_version_for(info.vocabulary, spec is not None),
         edgeasr_version=__version__,
         vocabulary=info.vocabulary,
         sample_rate=sample_rate,
@@ -108,6 +108,7 @@ def export_run(
         quantization=quantization,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         streaming=None if spec is None else spec.to_dict(),
+        tokenizer=None if tokenizer is None else tokenizer.to_metadata(),
     )
     content = embed_metadata(content, metadata)
     read_metadata(content, source=str(out_path))  # the device must be able to read it back

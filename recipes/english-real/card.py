@@ -42,8 +42,11 @@ def main(argv: list[str]) -> int:
     if model.stat().st_size > MAX_BYTES:
         sys.exit(f"{model} is {model.stat().st_size} bytes, over the 5 MB the package allows")
     metadata = read_metadata(model)
-    run = json.loads((out / "run" / "run.json").read_text(encoding="utf-8"))
-    state = json.loads((out / "run" / "state.json").read_text(encoding="utf-8"))
+    stages = [d for d in [out / "run", *(out / f"run-{k}" for k in range(2, 100))]
+              if (d / "run.json").is_file()]  # run.sh's warm-restart stages, oldest first
+    run = json.loads((stages[-1] / "run.json").read_text(encoding="utf-8"))
+    states = [json.loads((d / "state.json").read_text(encoding="utf-8")) for d in stages]
+    state = states[-1]
     greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
     card = {
         "name": "en-starter",
@@ -53,8 +56,10 @@ def main(argv: list[str]) -> int:
         "preset": run.get("preset") or metadata.model.get("name", "small"),
         "quantization": metadata.quantization,
         "frame_duration": metadata.frame_duration,
-        "epochs_trained": len(state.get("history", [])),
-        "best_epoch": state.get("best"),
+        "epochs_trained": sum(len(s.get("history", [])) for s in states),
+        "stages": [{"run": d.name, "epochs": len(s.get("history", []))}
+                   for d, s in zip(stages, states)],
+        "best_epoch": state.get("best"),  # of the last stage, whose best epoch is exported
         "dev_wer": {name: {"greedy": greedy[name]["wer"], "greedy_cer": greedy[name]["cer"],
                            "lm": lm.get(name, {}).get("wer"),
                            "utterances": greedy[name]["utterances"]}

@@ -14,6 +14,9 @@
       pauses: OUT_DIR/wavs/*.wav + OUT_DIR/digits_dev.jsonl.
   combine OUT.jsonl IN.jsonl[xN] ...
       concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
+  stage-config CONFIG.yaml OUT.yaml EPOCHS
+      the training YAML of a warm-restart stage: CONFIG's `train:` section with EPOCHS
+      epochs and without `preset:`/`model:` (the model comes from the previous stage).
 """
 
 from __future__ import annotations
@@ -144,7 +147,19 @@ def combine(out: str, *inputs: str) -> None:
     print(f"{len(combined)} utterances, {hours:.2f} h -> {out}")
 
 
-COMMANDS = {"texts": texts, "synth-config": synth_config, "fsdd-split": fsdd_split,
+def stage_config(config: str, out: str, epochs: str) -> None:
+    import yaml
+
+    from edgeasr.files import atomic_write_text
+
+    doc = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    train = dict(doc.get("train") or {})
+    train["epochs"] = int(epochs)
+    header = f"# a warm-restart stage of {config}: its train section, {epochs} epochs\n"
+    atomic_write_text(out, header + yaml.safe_dump({"train": train}, sort_keys=False))
+
+
+COMMANDS = {"stage-config": stage_config, "texts": texts, "synth-config": synth_config, "fsdd-split": fsdd_split,
             "digit-strings": digit_strings, "combine": combine}
 
 if __name__ == "__main__":

@@ -5,8 +5,10 @@
 # Usage: recipes/english-real/run.sh [DATA_DIR] [OUT_DIR]
 #   DATA_DIR: the folder holding speechocean762/ fsdd/ asterisk-prompts/ noise/ text/
 #             (default ../shared/data beside the repo); OUT_DIR default runs/english-real.
-# Knobs: CONFIG (training YAML, default config.yaml here), EPOCHS (a new total: with an
-# existing run it continues, e.g. EPOCHS=24 after a 12-epoch run), NUM_FAST / NUM_SLOW
+# Knobs: CONFIG (training YAML, default config.yaml here), EPOCHS (a new total for the
+# current stage: its learning rate goes on decaying from where it is, for a run stopped
+# early), MORE_EPOCHS (after a finished stage: a warm restart for N more epochs, a new stage
+# run-2, run-3, ... fine-tuned from the last one's final epoch), NUM_FAST / NUM_SLOW
 # (synthetic utterances from espeak+flite / piper+festival), FSDD_REPEAT (times FSDD's
 # training part is in train.jsonl, default 2), WORKERS (synthesis processes).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
@@ -62,15 +64,33 @@ step combine "$d/dev.jsonl" "$d/so762/dev.jsonl" "$d/fsdd/dev.jsonl"
 
 echo "== 4/6 train ($config; real noise from $data/noise)"
 sed "s#\.\./shared/data/noise#$data/noise#" "$config" > "$out/config.yaml"
-if [ -f "$out/run/run.json" ]; then
-  edgeasr train --out "$out/run" --resume ${EPOCHS:+--epochs "$EPOCHS"}
+# Stages: run, run-2, run-3, ... Each later stage is a warm restart: a full fine-tune of the
+# previous stage's last epoch with a fresh warm-up + cosine schedule (MORE_EPOCHS=N starts
+# one once the current stage has finished). EPOCHS=N instead stretches the current stage's
+# own schedule to N epochs (its rate goes on decaying from where it is).
+stage=run
+for k in $(seq 2 99); do [ -f "$out/run-$k/run.json" ] && stage="run-$k"; done
+finished() {  # the current stage has trained all the epochs its run.json asks for
+  python -c "import json, sys; state, info = (json.load(open(p)) for p in sys.argv[1:])
+sys.exit(state.get('epoch', 0) < info['train']['epochs'])" \
+    "$out/$stage/state.json" "$out/$stage/run.json" 2>/dev/null
+}
+if [ -n "${MORE_EPOCHS:-}" ] && [ -f "$out/$stage/run.json" ] && finished; then
+  if [ "$stage" = run ]; then next=run-2; else next="run-$(( ${stage#run-} + 1 ))"; fi
+  last=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['last'])" "$out/$stage/state.json")
+  step stage-config "$out/config.yaml" "$out/$next.yaml" "$MORE_EPOCHS"
+  edgeasr train --train "$d/train.jsonl" --dev "$d/dev.jsonl" --out "$out/$next" \
+    --config "$out/$next.yaml" --init "$out/$stage/checkpoints/$last"
+  stage="$next"
+elif [ -f "$out/$stage/run.json" ]; then
+  edgeasr train --out "$out/$stage" --resume ${EPOCHS:+--epochs "$EPOCHS"}
 else
   edgeasr train --train "$d/train.jsonl" --dev "$d/dev.jsonl" --out "$out/run" \
     --config "$out/config.yaml" ${EPOCHS:+--epochs "$EPOCHS"}
 fi
 
 echo "== 5/6 export int8 (calibrated on real training speech) + LM from the training text"
-edgeasr export --run "$out/run" --out "$out/en-starter.tflite" --quantize int8 \
+edgeasr export --run "$out/$stage" --out "$out/en-starter.tflite" --quantize int8 \
   --calibration "$d/train_real.jsonl"
 edgeasr lm build --text "$d/train.jsonl" --order 3 --out "$out/lm.arpa"
 

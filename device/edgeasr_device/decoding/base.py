@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from ..errors import DecodingError
-from ..vocab import Vocabulary
+from ..vocab import PIECES, Vocabulary
 from .hotwords import parse_hotword
 
 __all__ = [
@@ -334,7 +334,21 @@ def _check_grammar_options(options: DecodingOptions) -> None:
 def make_decoder(options: DecodingOptions, vocabulary: Vocabulary,
                  frame_duration: float) -> Decoder:
     """The decoder ``options`` name, for a model with this vocabulary and frame duration
-    (seconds per output frame)."""
+    (seconds per output frame).
+
+    Raises:
+        DecodingError: a language model, hotwords, a word bonus or a grammar with a piece
+            vocabulary (they spell words in characters; greedy and plain beam search work).
+    """
+    if vocabulary.kind == PIECES:
+        used = [flag for flag, on in (("--lm", options.lm is not None),
+                                      ("--hotword", bool(options.hotwords)),
+                                      ("--word-bonus", options.bonus != 0.0),
+                                      ("--grammar", options.grammar is not None)) if on]
+        if used:
+            raise DecodingError(
+                f"{', '.join(used)} need a character model for now: this model's vocabulary "
+                "is SentencePiece pieces; decode it greedily or by beam search without them")
     return _DECODERS[options.method](options, vocabulary, frame_duration)
 
 

@@ -44,8 +44,7 @@ def word_posteriors(hyps: Sequence, posteriors: np.ndarray, vocabulary: Vocabula
     """For each word of the best hypothesis (``hyps[0]``): the posterior mass of the
     hypotheses that contain it (its k-th occurrence counts where a hypothesis has the word at
     least k times). ``hyps`` have ``tokens``; ``posteriors`` ``(H,)``."""
-    tokens, blank = vocabulary.tokens, vocabulary.blank_index
-    texts = ["".join([tokens[i] for i in h.tokens if i != blank]).split() for h in hyps]
+    texts = [vocabulary.decode(h.tokens).split() for h in hyps]
     if len(hyps) == 1:
         return [float(posteriors[0])] * len(texts[0])
     counts = [Counter(words) for words in texts]
@@ -83,7 +82,10 @@ def token_confidences(log_probs: np.ndarray, ids: np.ndarray, starts: np.ndarray
 def assemble_words(log_probs: np.ndarray, ids: np.ndarray, starts: np.ndarray,
                    ends: np.ndarray, vocabulary: Vocabulary, frame_duration: float,
                    support: Sequence[float] | None = None) -> tuple[Word, ...]:
-    """Tokens on a path -> words split at the space token, with times and confidences.
+    """Tokens on a path -> words, with times and confidences.
+
+    Words are split at the space token (characters) or start at word-start pieces (pieces;
+    a lone word-start piece that spells nothing is no word).
 
     Args:
         log_probs: ``(T, V)`` scores of the utterance.
@@ -96,18 +98,16 @@ def assemble_words(log_probs: np.ndarray, ids: np.ndarray, starts: np.ndarray,
     """
     conf = token_confidences(log_probs, ids, starts, ends).tolist()
     space = vocabulary.space_index
-    tokens = vocabulary.tokens
+    word_starts = vocabulary.word_starts
     step = float(frame_duration)
     ids_, starts_, ends_ = ids.tolist(), starts.tolist(), ends.tolist()
     pieces: list[list[int]] = [[]]  # positions of each word's tokens
     for k, token in enumerate(ids_):
-        if token == space:
-            if pieces[-1]:
-                pieces.append([])
-        else:
+        if (token == space or word_starts[token]) and pieces[-1]:
+            pieces.append([])
+        if token != space:
             pieces[-1].append(k)
-    if not pieces[-1]:
-        pieces.pop()
+    pieces = [p for p in pieces if "".join(vocabulary.token_text(ids_[j]) for j in p)]
     weights = list(support) if support is not None else None
     words = []
     for w, piece in enumerate(pieces):
@@ -115,7 +115,7 @@ def assemble_words(log_probs: np.ndarray, ids: np.ndarray, starts: np.ndarray,
         if weights is not None:
             value *= min(max(float(weights[w]), 0.0), 1.0)
         first, last = piece[0], piece[-1]
-        words.append(Word(text="".join([tokens[ids_[j]] for j in piece]),
+        words.append(Word(text="".join([vocabulary.token_text(ids_[j]) for j in piece]),
                           start=float(starts_[first] * step),
                           end=float((ends_[last] + 1) * step), confidence=float(value)))
     return tuple(words)

@@ -44,7 +44,8 @@ def greedy_decode(log_probs: np.ndarray, vocabulary: Vocabulary,
     Args:
         log_probs: ``(T, V)`` log-softmax output, ``V == vocabulary.size``.
             (Logits also work: confidences are computed with a log-softmax.)
-        vocabulary: maps class ids to tokens; words are split at its space token.
+        vocabulary: maps class ids to tokens; words are split at its space token
+            (characters) or start at pieces with the word-start marker (pieces).
         frame_duration: seconds per output frame.
 
     Returns:
@@ -72,9 +73,10 @@ def greedy_decode(log_probs: np.ndarray, vocabulary: Vocabulary,
         return EMPTY_TRANSCRIPT
     probs = _run_confidence(lp, best, starts, ends)
 
+    # a word ends at a space token (characters) and starts at a word-start piece (pieces)
     space = vocabulary.space_index
     is_space = ids == space if space is not None else np.zeros(ids.shape, dtype=bool)
-    word_no = np.cumsum(is_space)[~is_space]
+    word_no = np.cumsum(is_space | vocabulary.word_starts[ids])[~is_space]
     chars = ~is_space
     ids, starts, ends, probs = ids[chars], starts[chars], ends[chars], probs[chars]
     if ids.size == 0:
@@ -85,13 +87,13 @@ def greedy_decode(log_probs: np.ndarray, vocabulary: Vocabulary,
     w_end = (ends[last] + 1) * float(frame_duration)
     w_conf = np.exp(np.add.reduceat(np.log(np.maximum(probs, 1e-300)), first))
 
-    tokens = vocabulary.tokens
-    pieces = [tokens[i] for i in ids.tolist()]
+    pieces = [vocabulary.token_text(i) for i in ids.tolist()]
     words = tuple(
         Word(text="".join(pieces[a:b + 1]), start=float(s), end=float(e), confidence=float(c))
         for a, b, s, e, c in zip(first.tolist(), last.tolist(), w_start, w_end, w_conf))
+    words = tuple(w for w in words if w.text)  # a lone word-start piece spells nothing
     return Transcript(text=" ".join(w.text for w in words), words=words,
-                      confidence=float(np.prod(w_conf)))
+                      confidence=float(np.prod([w.confidence for w in words])))
 
 
 @register_decoder("greedy")

@@ -4,9 +4,16 @@ Importing this package registers every encoder below; a new encoder is one new m
 (see :mod:`edgeasr.models.encoders.registry` for what it declares) plus its line below.
 """
 
-from edgeasr.models.encoders import conv, deepspeech  # noqa: F401  (they register themselves)
+from edgeasr.models.encoders import (  # noqa: F401  (they register themselves)
+    conformer,
+    conv,
+    deepspeech,
+    deepspeech2,
+)
+from edgeasr.models.encoders.conformer import ConformerConfig
 from edgeasr.models.encoders.conv import ConvEncoderConfig
 from edgeasr.models.encoders.deepspeech import DeepSpeechConfig
+from edgeasr.models.encoders.deepspeech2 import DeepSpeech2Config
 from edgeasr.models.encoders.registry import (
     EncoderConfig,
     StreamingState,
@@ -17,7 +24,9 @@ from edgeasr.models.encoders.registry import (
 )
 
 __all__ = [
+    "ConformerConfig",
     "ConvEncoderConfig",
+    "DeepSpeech2Config",
     "DeepSpeechConfig",
     "EncoderConfig",
     "StreamingState",

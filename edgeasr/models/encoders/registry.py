@@ -15,6 +15,11 @@ of an encoder:
   utterances. An encoder that streams also gives its layer a ``stream_step`` method
   (see :class:`StreamingState`).
 
+A layer whose kernels do not all run once per output frame tells :mod:`edgeasr.models.cost`
+so with ``kernel_applications(frames)`` (variable path -> applications per output frame,
+e.g. a 2-D conv once per frequency position at its own rate) and, for attention,
+``attention_macs_per_frame(frames)``; both are optional.
+
 In a serialised model config the encoder is ``{"kind": NAME, **options}``; ``kind`` picks the
 dataclass here, so a config never names a Python class.
 """

@@ -41,10 +41,34 @@ from ..greedy import greedy_ids
 from .intents import Grammar, load_grammar
 from .search import grammar_search
 
-__all__ = ["GrammarDecoder"]
+__all__ = ["Closest", "GrammarDecoder"]
 
 #: Prefixes kept per frame by the strict grammar search (``DecodingOptions.beam_width``).
 BEAM_WIDTH = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class Closest:
+    """The closest grammar sentence to some audio, before the no-match tests.
+
+    Attributes:
+        free: the unconstrained (greedy) transcription.
+        text: the sentence, or None when no whole sentence survived the search.
+        partial: where the search ended when ``text`` is None.
+        gap: nats per speech frame the sentence is less likely than the free transcription.
+        words: the sentence's words with times and confidences.
+    """
+
+    free: str
+    text: str | None = None
+    partial: str = ""
+    gap: float = float("inf")
+    words: tuple[Word, ...] = ()
+
+    @property
+    def min_confidence(self) -> float:
+        """The weakest word's confidence (0.0 without a sentence)."""
+        return min((w.confidence for w in self.words), default=0.0)
 
 
 @register_decoder("grammar")
@@ -99,35 +123,44 @@ class GrammarDecoder:
         return self._decode_strict(lp)
 
     # ------------------------------------------------------------------------------------
-    def _decode_strict(self, lp: np.ndarray) -> Transcript:
+    def closest(self, log_probs: np.ndarray) -> Closest:
+        """The grammar's closest sentence to ``(T, V)`` log-probabilities, before the no-match
+        tests: what strict decoding judges (and what a threshold sweep needs)."""
+        lp = np.asarray(log_probs)
         vocab = self.vocabulary
         best, partial = grammar_search(lp, self.grammar.graph, vocab.blank_index,
                                        beam_width=self.beam_width)
         free = vocab.decode(greedy_ids(lp, vocab.blank_index)).strip()
         if best is None:
-            heard = vocab.decode(partial.ids).strip()
-            return _no_match(f"no sentence of the grammar fits the audio (the search ended "
-                             f"inside \"{heard}...\"; the free transcription is \"{free}\")")
+            return Closest(free=free, partial=vocab.decode(partial.ids).strip())
         ids = list(best.ids)
         while ids and ids[-1] == vocab.space_index:
             ids.pop()
-        text = vocab.decode(ids)
         align = viterbi_align(lp, ids, vocab.blank_index)
         top = lp.max(axis=1).astype(np.float64)
         speech = (lp.argmax(axis=1) != vocab.blank_index) | (align.path != vocab.blank_index)
         gap = float((top.sum() - align.log_prob) / max(1, int(speech.sum())))
-        if gap > self.threshold:
-            return _no_match(f"the closest sentence of the grammar, \"{text}\", is {gap:.2f} "
-                             f"nats per speech frame less likely than the free transcription "
-                             f"\"{free}\" (threshold {self.threshold:g})")
-        words = self._words(lp, ids, align, top)
-        weakest = min(words, key=lambda w: w.confidence)
+        return Closest(free=free, text=vocab.decode(ids), gap=gap,
+                       words=tuple(self._words(lp, ids, align, top)))
+
+    def _decode_strict(self, lp: np.ndarray) -> Transcript:
+        found = self.closest(lp)
+        text, free = found.text, found.free
+        if text is None:
+            return _no_match(f"no sentence of the grammar fits the audio (the search ended "
+                             f"inside \"{found.partial}...\"; the free transcription is "
+                             f"\"{free}\")")
+        if found.gap > self.threshold:
+            return _no_match(f"the closest sentence of the grammar, \"{text}\", is "
+                             f"{found.gap:.2f} nats per speech frame less likely than the free "
+                             f"transcription \"{free}\" (threshold {self.threshold:g})")
+        weakest = min(found.words, key=lambda w: w.confidence)
         if weakest.confidence < self.min_confidence:
             return _no_match(f"the word \"{weakest.text}\" of the closest sentence of the "
                              f"grammar, \"{text}\", has confidence {weakest.confidence:.3f}, "
                              f"below {self.min_confidence:g}: the free transcription is "
                              f"\"{free}\"")
-        transcript = _transcript(words)
+        transcript = _transcript(list(found.words))
         intent = self.grammar.parse(text)
         if intent is None:  # the graph and hassil's matcher disagree: say so
             return _no_match(f"\"{text}\" is a sentence of the grammar but hassil's matcher "
