@@ -41,9 +41,10 @@ MIN_CONFIDENCES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 def closest_all(recognizer: Recognizer, grammar_path: str, lps: list):
+    """The loaded grammar, and the closest sentence of it to each utterance."""
     options = DecodingOptions(method="grammar", grammar=grammar_path)
     decoder = make_decoder(options, recognizer.vocabulary, recognizer.frame_duration)
-    return decoder, [decoder.closest(lp) for lp in lps]
+    return decoder.grammar, [decoder.closest(lp) for lp in lps]
 
 
 def verdicts(found, grammar, threshold: float, least: float) -> list:
@@ -60,12 +61,11 @@ def score(manifest: str, recognizer, grammar_path, reduced_path, holdout, pairs)
     rows = read_manifest(manifest)
     full = load_grammar(grammar_path, recognizer.vocabulary)
     refs = [full.parse(text) for _, text in rows]
-    lps = [recognizer.log_probs(recognizer.waveform(audio)) for audio, _ in rows]
     inside = [k for k, r in enumerate(refs) if r is not None]
     held = [k for k in inside if refs[k].name in holdout]
+    lps = {k: recognizer.log_probs(recognizer.waveform(rows[k][0])) for k in inside}
     _, found = closest_all(recognizer, grammar_path, [lps[k] for k in inside])
-    reduced = load_grammar(reduced_path, recognizer.vocabulary)
-    _, found_held = closest_all(recognizer, reduced_path, [lps[k] for k in held])
+    reduced, found_held = closest_all(recognizer, reduced_path, [lps[k] for k in held])
     out = {}
     for threshold, least in pairs:
         got = verdicts(found, full, threshold, least)

@@ -33,6 +33,17 @@ _DS2_TINY = DeepSpeech2Config(conv_channels=(4, 4), conv_time_kernels=(5, 5),
                               conv_freq_kernels=(5, 5), rnn_layers=2, rnn_units=32,
                               fc_units=32, dropout=0.0)
 
+def _edge(name: str, channels: int, n_mels: int, epilogue: int, dropout: float) -> ModelConfig:
+    """An edge-family preset: six separable conv blocks (kernels 9-19, two convs each)."""
+    return ModelConfig(
+        name=name,
+        frontend=FrontendConfig(kind="logmel", n_mels=n_mels),
+        encoder=ConvEncoderConfig(channels=channels, kernel_sizes=(9, 11, 13, 15, 17, 19),
+                                  repeat=2, epilogue_channels=epilogue, dropout=dropout),
+        specaugment=_SPECAUGMENT,
+    )
+
+
 PRESETS: dict[str, ModelConfig] = {
     # ~1 M parameters: trains on a laptop CPU, full-int8 friendly, the default for the Pi.
     "small": ModelConfig(
@@ -53,27 +64,11 @@ PRESETS: dict[str, ModelConfig] = {
     # The edge family: the same separable conv blocks at about 1, 3 and 10 M parameters.
     # It grows in width, not depth, so the streaming lookahead (sum of the kernels' right
     # context) stays 1.64 s at every size.
-    "edge-1m": ModelConfig(
-        name="edge-1m",
-        frontend=FrontendConfig(kind="logmel", n_mels=64),
-        encoder=ConvEncoderConfig(channels=192, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
-                                  epilogue_channels=256, dropout=0.1),
-        specaugment=_SPECAUGMENT,
-    ),
-    "edge-3m": ModelConfig(
-        name="edge-3m",
-        frontend=FrontendConfig(kind="logmel", n_mels=80),
-        encoder=ConvEncoderConfig(channels=384, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
-                                  epilogue_channels=512, dropout=0.1),
-        specaugment=_SPECAUGMENT,
-    ),
-    "edge-10m": ModelConfig(
-        name="edge-10m",
-        frontend=FrontendConfig(kind="logmel", n_mels=80),
-        encoder=ConvEncoderConfig(channels=704, kernel_sizes=(9, 11, 13, 15, 17, 19), repeat=2,
-                                  epilogue_channels=1024, dropout=0.15),
-        specaugment=_SPECAUGMENT,
-    ),
+    **{name: _edge(name, channels, n_mels, epilogue, dropout)
+       for name, channels, n_mels, epilogue, dropout in (
+           ("edge-1m", 192, 64, 256, 0.1),
+           ("edge-3m", 384, 80, 512, 0.1),
+           ("edge-10m", 704, 80, 1024, 0.15))},
     # The published Mozilla DeepSpeech v0.9 shape (~47 M parameters).
     "deepspeech": ModelConfig(
         name="deepspeech",
