@@ -86,3 +86,34 @@ def test_english_real_stage_config_keeps_the_train_section_without_the_model(tmp
                     str(config), str(out), "9"], check=True, capture_output=True)
     doc = yaml.safe_load(out.read_text())
     assert doc == {"train": {"epochs": 9, "seed": 4, "optim": {"learning_rate": 0.003}}}
+
+
+def test_english_real_digit_strings_glue_one_voice_per_string(tmp_path):
+    """Training digit strings come from the training recordings under their own name; each
+    string is one speaker's recordings in order, its duration the written file's."""
+    import json
+
+    import numpy as np
+    import soundfile
+
+    lines = []
+    for speaker in ("jackson", "theo"):
+        for digit, word in enumerate(("zero", "one", "two")):
+            path = tmp_path / f"{digit}_{speaker}_12.wav"
+            soundfile.write(str(path), np.full(1600 * (digit + 1), 0.1, np.float32), 16000)
+            lines.append(json.dumps({"audio_filepath": str(path), "duration": 0.1 * (digit + 1),
+                                     "text": word, "speaker": speaker}))
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text("\n".join(lines) + "\n")
+    subprocess.run([sys.executable, str(REPO / "recipes/english-real/data.py"), "digit-strings",
+                    str(manifest), str(tmp_path / "digits"), "6", "1", "digits_train"],
+                   check=True, capture_output=True)
+    made = [json.loads(line) for line in
+            (tmp_path / "digits/digits_train.jsonl").read_text().splitlines()]
+    assert len(made) == 6 and {m["speaker"] for m in made} == {"jackson", "theo"}
+    for item in made:
+        words = item["text"].split()
+        assert 3 <= len(words) <= 7 and set(words) <= {"zero", "one", "two"}
+        audio = tmp_path / "digits" / item["audio_filepath"]  # relative to the manifest
+        assert audio.parent == tmp_path / "digits/digits_train"
+        assert abs(soundfile.info(str(audio)).duration - item["duration"]) < 1e-3

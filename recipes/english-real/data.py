@@ -9,9 +9,11 @@
   fsdd-split PREPARED_DIR OUT_DIR
       FSDD by recording index: 5-9 of every speaker -> dev.jsonl, 10-49 -> train.jsonl
       (the prepared dir's own speaker-disjoint split is undone).
-  digit-strings DEV.jsonl OUT_DIR [COUNT] [SEED]
-      connected digit strings (3-7 digits) glued from held-out FSDD recordings with short
-      pauses: OUT_DIR/wavs/*.wav + OUT_DIR/digits_dev.jsonl.
+  digit-strings FSDD.jsonl OUT_DIR [COUNT] [SEED] [NAME]
+      connected digit strings (3-7 digits, one voice each) glued from the FSDD recordings of
+      FSDD.jsonl with short pauses: OUT_DIR/NAME/*.wav + OUT_DIR/NAME.jsonl (NAME default
+      digits_dev). From held-out recordings for the dev set; from the training recordings
+      (another NAME and seed) for training.
   combine OUT.jsonl IN.jsonl[xN] ...
       concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
   stage-config CONFIG.yaml OUT.yaml EPOCHS
@@ -101,15 +103,17 @@ def fsdd_split(prepared: str, out_dir: str) -> None:
     print(f"FSDD by index: train {len(train)} (indices 10-49), dev {len(dev)} (indices 5-9)")
 
 
-def digit_strings(dev_manifest: str, out_dir: str, count: str = "200", seed: str = "0") -> None:
+def digit_strings(manifest: str, out_dir: str, count: str = "200", seed: str = "0",
+                  name: str = "digits_dev") -> None:
     import soundfile
 
     from edgeasr_device.audio import load_audio
 
-    utterances = read_manifest(dev_manifest)
+    utterances = read_manifest(manifest)
     rng = random.Random(int(seed))
     out = Path(out_dir)
-    (out / "wavs").mkdir(parents=True, exist_ok=True)
+    wavs = out / ("wavs" if name == "digits_dev" else name)  # the dev set's original layout
+    wavs.mkdir(parents=True, exist_ok=True)
     made = []
     by_speaker: dict[str, list[Utterance]] = {}
     for utterance in utterances:
@@ -123,12 +127,12 @@ def digit_strings(dev_manifest: str, out_dir: str, count: str = "200", seed: str
             pieces.append(load_audio(utterance.audio_path, SAMPLE_RATE))
             pieces.append(np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE), np.float32))
         audio = np.concatenate(pieces)
-        path = (out / "wavs" / f"digits_{number:04d}.wav").resolve()
+        path = (wavs / f"digits_{number:04d}.wav").resolve()
         soundfile.write(str(path), audio, SAMPLE_RATE, subtype="PCM_16")
         made.append(Utterance(path, len(audio) / SAMPLE_RATE,
                               " ".join(u.text for u in picked), picked[0].speaker))
-    write_manifest(made, out / "digits_dev.jsonl")
-    print(f"{len(made)} connected digit strings from {dev_manifest} -> {out}/digits_dev.jsonl")
+    write_manifest(made, out / f"{name}.jsonl")
+    print(f"{len(made)} connected digit strings from {manifest} -> {out}/{name}.jsonl")
 
 
 def _absolute(utterances: list[Utterance]) -> list[Utterance]:

@@ -10,7 +10,8 @@
 # early), MORE_EPOCHS (after a finished stage: a warm restart for N more epochs, a new stage
 # run-2, run-3, ... fine-tuned from the last one's final epoch), NUM_FAST / NUM_SLOW
 # (synthetic utterances from espeak+flite / piper+festival), FSDD_REPEAT (times FSDD's
-# training part is in train.jsonl, default 2), WORKERS (synthesis processes).
+# training part is in train.jsonl, default 2), DIGIT_STRINGS (connected digit strings glued
+# from FSDD's training recordings, default 800), WORKERS (synthesis processes).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +30,9 @@ echo "== 1/6 real speech: speechocean762 (speaker-disjoint), FSDD (by index), As
 [ -f "$d/fsdd_prepared/prepare_report.json" ] || edgeasr prepare fsdd --src "$data/fsdd" --out "$d/fsdd_prepared"
 [ -f "$d/fsdd/dev.jsonl" ] || step fsdd-split "$d/fsdd_prepared" "$d/fsdd"
 [ -f "$d/digits/digits_dev.jsonl" ] || step digit-strings "$d/fsdd/dev.jsonl" "$d/digits" 200 0
+# The same kind of strings from FSDD's training recordings, for training (stage 3 on).
+[ -f "$d/digits/digits_train.jsonl" ] || step digit-strings "$d/fsdd/train.jsonl" "$d/digits" \
+  "${DIGIT_STRINGS:-800}" 1 digits_train
 if [ ! -f "$d/asterisk.jsonl" ]; then  # one voice: training only, all of it
   edgeasr prepare table --src "$data/asterisk-prompts" --out "$d/asterisk_prepared" --no-speaker-disjoint
   step combine "$d/asterisk.jsonl" "$d/asterisk_prepared/train.jsonl" \
@@ -59,7 +63,8 @@ done
 echo "== 3/6 manifests: train = real + synthetic; dev = speechocean762 dev speakers + FSDD 5-9"
 step combine "$d/train_real.jsonl" "$d/so762/train.jsonl" "$d/fsdd/train.jsonl" "$d/asterisk.jsonl"
 repeat=$(( ${FSDD_REPEAT:-2} - 1 ))  # digits are a goal and 3% of the audio: FSDD twice
-step combine "$d/train.jsonl" "$d/train_real.jsonl" "$d/fsdd/train.jsonlx$repeat" "${synth[@]}"
+step combine "$d/train.jsonl" "$d/train_real.jsonl" "$d/fsdd/train.jsonlx$repeat" \
+  "$d/digits/digits_train.jsonl" "${synth[@]}"
 step combine "$d/dev.jsonl" "$d/so762/dev.jsonl" "$d/fsdd/dev.jsonl"
 
 echo "== 4/6 train ($config; real noise from $data/noise)"
