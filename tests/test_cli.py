@@ -44,6 +44,20 @@ def test_presets_show_encoder_parameters_and_macs(runner):
     assert alias.exit_code == 0 and "conv 96ch x 2 blocks" in alias.output
 
 
+def test_models_measures_int8_speed_of_the_presets_named(runner):
+    """--rtf exports the named preset (random weights) to int8 and times it on the device
+    runtime: a number per row, faster than real time for the tiny preset on any machine."""
+    result = runner.invoke(main, ["models", "tiny", "--rtf", "--seconds", "2"])
+    assert result.exit_code == 0, result.output
+    header, row, *notes = result.output.splitlines()
+    assert "int8 RTF@1" in header and row.split()[0] == "tiny" and len(notes) == 2
+    rtf = float(row.split()[5])
+    assert 0 < rtf < 1, row
+    assert "2 s of audio, 1 thread" in notes[1]
+    unknown = runner.invoke(main, ["models", "no-such-preset"])
+    assert unknown.exit_code == 1 and "unknown preset 'no-such-preset'" in unknown.output
+
+
 def test_train_reports_a_broken_manifest_by_line(runner, tmp_path):
     (tmp_path / "m.jsonl").write_text('{"audio_filepath": "x.wav", "duration": 1, "text": "hi"}\n{oops\n')
     result = runner.invoke(main, ["train", "--train", str(tmp_path / "m.jsonl"),

@@ -154,33 +154,57 @@ def has_learning_rate(train_section) -> bool:
 
 
 @cli.command()
+@click.argument("names", nargs=-1, metavar="[PRESET]...")
 @click.option("--cost/--no-cost", default=True, show_default=True,
               help="Build each preset to count its parameters and MACs (takes seconds).")
+@click.option("--rtf", is_flag=True,
+              help="Also measure each preset's int8 real-time factor on this machine: export it "
+                   "(random weights) to full int8 and time the device runtime on generated "
+                   "audio (a minute or more per large preset).")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Interpreter threads for --rtf.")
+@click.option("--seconds", "rtf_seconds", default=10.0, show_default=True,
+              type=click.FloatRange(0.5, 600), help="Audio length timed by --rtf.")
 @click.option("--layers", "layers_of", metavar="PRESET",
               help="List this preset's layers instead: the names --freeze patterns match, "
                    "parameters, and what --lora does with each.")
-def presets(cost: bool, layers_of: str | None) -> None:
-    """List the model presets: encoder, parameters, MACs per second of audio."""
+@friendly_errors
+def presets(names: tuple[str, ...], cost: bool, rtf: bool, threads: int, rtf_seconds: float,
+            layers_of: str | None) -> None:
+    """List the model presets (or only the PRESETs named): encoder, parameters, MACs per
+    second of audio and, with --rtf, measured int8 speed."""
     if layers_of is not None:
         _list_layers(layers_of)
         return
     from edgeasr.models.cost import DEFAULT_CONTEXT_SECONDS, model_cost
-    from edgeasr.models.presets import PRESETS
+    from edgeasr.models.presets import PRESETS, get_preset
 
-    width = max(16, *map(len, PRESETS))
-    click.echo(f"{'preset':{width}s} {'features':9s} {'params':>8s} {'MMAC/s':>8s}  encoder")
-    for name, config in PRESETS.items():
+    chosen = {name: get_preset(name) for name in names} if names else PRESETS
+    width = max(16, *map(len, chosen))
+    rtf_head = f" {f'int8 RTF@{threads}':>12s}" if rtf else ""
+    click.echo(f"{'preset':{width}s} {'features':9s} {'params':>8s} {'MMAC/s':>8s}{rtf_head}  "
+               "encoder")
+    for name, config in chosen.items():
         params = macs = "-"
         if cost:
             counted = model_cost(config)
             params, macs = f"{counted.parameters / 1e6:.2f}M", f"{counted.macs_per_second / 1e6:.1f}"
+        speed = ""
+        if rtf:
+            from edgeasr_export.speed import measure_int8_speed
+
+            speed = f" {measure_int8_speed(config, rtf_seconds, threads).rtf:12.4f}"
         features = f"{config.frontend.num_features} {config.frontend.kind}"
-        click.echo(f"{name:{width}s} {features:9s} {params:>8s} {macs:>8s}  "
+        click.echo(f"{name:{width}s} {features:9s} {params:>8s} {macs:>8s}{speed}  "
                    f"{config.encoder.describe()}")
     if cost:
         click.echo("MMAC/s: million multiply-accumulates per second of audio (frontend projections, "
                    f"encoder and classifier kernels, attention over {DEFAULT_CONTEXT_SECONDS:g} s "
                    "utterances; see edgeasr.models.cost)")
+    if rtf:
+        click.echo(f"int8 RTF@{threads}: seconds of compute per second of audio on this machine "
+                   f"(network + greedy decoder, {rtf_seconds:g} s of audio, {threads} thread(s), "
+                   "median of 3; random weights exported to full int8; see edgeasr_export.speed)")
 
 
 @friendly_errors

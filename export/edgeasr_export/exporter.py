@@ -44,6 +44,27 @@ def calibration_audio(manifest: str | os.PathLike, sample_rate: int, limit: int 
     return [load_audio(u.audio_path, sample_rate) for u in utterances]
 
 
+def artifact_metadata(model_config, vocabulary, quantization: str, spec=None,
+                      tokenizer: Tokenizer | None = None) -> ArtifactMetadata:
+    """What an exported file says about itself: the model config (the encoder as
+    ``{"kind": ..., **options}``), vocabulary, quantisation, the streaming spec of a chunked
+    graph and a piece vocabulary's SentencePiece model."""
+    model_dict = model_config.to_dict()
+    return ArtifactMetadata(
+        format_version=format_version_for(vocabulary, spec is not None),
+        edgeasr_version=__version__,
+        vocabulary=vocabulary,
+        sample_rate=model_config.frontend.sample_rate,
+        frame_duration=model_config.frame_seconds,
+        frontend=model_dict["frontend"],
+        model=model_dict,
+        quantization=quantization,
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        streaming=None if spec is None else spec.to_dict(),
+        tokenizer=None if tokenizer is None else tokenizer.to_metadata(),
+    )
+
+
 def export_run(
     run_dir: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -92,24 +113,11 @@ def export_run(
         content = convert_streaming(model, spec, quantization, calibration=audio)
     else:
         content = convert(model, quantization, calibration=audio)
-    model_dict = info.model.to_dict()  # the encoder as {"kind": ..., **options}
     tokenizer = None  # a piece model carries its SentencePiece model (for TER; a few kB)
     if info.vocabulary.kind == "pieces":
         tokenizer = Tokenizer.load(Path(run_dir) / TOKENIZER_FILE)
         tokenizer.check_matches(info.vocabulary, str(run_dir))
-    metadata = ArtifactMetadata(
-        format_version=format_version_for(info.vocabulary, spec is not None),
-        edgeasr_version=__version__,
-        vocabulary=info.vocabulary,
-        sample_rate=sample_rate,
-        frame_duration=info.model.frame_seconds,
-        frontend=model_dict["frontend"],
-        model=model_dict,
-        quantization=quantization,
-        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        streaming=None if spec is None else spec.to_dict(),
-        tokenizer=None if tokenizer is None else tokenizer.to_metadata(),
-    )
+    metadata = artifact_metadata(info.model, info.vocabulary, quantization, spec, tokenizer)
     content = embed_metadata(content, metadata)
     read_metadata(content, source=str(out_path))  # the device must be able to read it back
     parity = None
