@@ -248,3 +248,35 @@ def _tiny_config():
     from edgeasr.models.presets import get_preset
 
     return get_preset("tiny")
+
+
+def test_conformer_attention_projections_take_lora_and_every_weight_is_copied():
+    """Keras keeps attention's query/key/value/output projections private: they are named
+    (``.../attention/query``), take LoRA adapters that merge into the export, and a copy
+    between two builds carries every weight, the attention's own position biases included."""
+    from edgeasr.models.adapters.naming import copy_weights, owned_weights
+    from edgeasr.models.presets import get_preset
+
+    config = get_preset("conformer-tiny")
+    rng = np.random.default_rng(3)
+    source = build_model(config, Vocabulary.english(), seed=0)
+    for variable in source.weights:  # no zero biases left: a missed copy shows
+        variable.assign(rng.normal(0, 0.05, variable.shape).astype(variable.dtype)
+                        if "moving_variance" not in variable.path else np.ones(variable.shape))
+    names = set(named_layers(source))
+    for projection in ("query", "key", "value", "output"):
+        assert f"encoder/blocks/0/attention/{projection}" in names
+    assert {w.path.rsplit("/", 1)[-1] for w in owned_weights(source)["encoder/blocks/0/attention"]} \
+        == {"content_bias", "position_bias"}
+    target = build_model(config, Vocabulary.english(), seed=7)
+    copy_weights(source, target)
+    audio = rng.normal(0, 0.1, (1, 16000)).astype("float32")
+    np.testing.assert_array_equal(np.asarray(target(audio)), np.asarray(source(audio)))
+
+    adapted = enable_lora(source, rank=2)
+    assert "encoder/blocks/1/attention/value" in adapted
+    assert not any(w.trainable for w in owned_weights(source)["encoder/blocks/0/attention"])
+    for layer in lora_layers(source).values():  # as if trained: B != 0
+        layer.lora_kernel_b.assign(rng.normal(0, 0.05, layer.lora_kernel_b.shape).astype("float32"))
+    merged = merge_lora(source)
+    np.testing.assert_allclose(np.asarray(merged(audio)), np.asarray(source(audio)), atol=1e-4)

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from edgeasr.errors import ConfigError
-from edgeasr.models.adapters.naming import leaf_layers, parameter_count
+from edgeasr.models.adapters.naming import leaf_layers, owned_weights, parameter_count
 
 __all__ = ["adapter_variables", "base_parameter_count", "enable_lora", "has_lora", "lora_layers", "lora_support",
            "merge_lora", "restart_adapters"]
@@ -79,7 +79,13 @@ def enable_lora(model: keras.layers.Layer, rank: int, alpha: float | None = None
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise ConfigError(f"--lora needs a rank of 1 or more, got {rank!r}")
     adapted = []
-    for index, (name, layer) in enumerate(leaf_layers(model).items()):
+    leaves = leaf_layers(model)
+    for name, weights in owned_weights(model).items():  # a parent's own weights (biases)
+        if name not in leaves and not any(name == t or name.startswith(t + "/")
+                                          for t in train_fully):
+            for variable in weights:
+                variable.trainable = False
+    for index, (name, layer) in enumerate(leaves.items()):
         if any(name == t or name.startswith(t + "/") for t in train_fully):
             continue
         if lora_support(layer) != "lora":

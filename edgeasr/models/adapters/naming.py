@@ -8,6 +8,11 @@ their index::
     frontend  specaugment  encoder  encoder/input_norm  encoder/prologue
     encoder/blocks/0  encoder/blocks/0/convs/0  ...  encoder/epilogue  classifier
 
+Keras' ``MultiHeadAttention`` (and subclasses such as the conformer's relative-position
+attention) keeps its four projections in private attributes; they are named ``query``,
+``key``, ``value`` and ``output`` below the attention layer, so ``--freeze`` and ``--lora``
+reach them like any Dense layer.
+
 ``--freeze`` patterns (:func:`match_layers`) and the weight copy between two builds
 (:func:`copy_weights`) use these names; ``edgeasr models --layers PRESET`` lists them.
 """
@@ -22,7 +27,21 @@ import numpy as np
 
 from edgeasr.errors import ConfigError
 
-__all__ = ["copy_weights", "leaf_layers", "match_layers", "named_layers", "parameter_count"]
+__all__ = ["copy_weights", "leaf_layers", "match_layers", "named_layers", "owned_weights",
+           "parameter_count"]
+
+#: Public names of ``MultiHeadAttention``'s projection layers (private attributes in Keras).
+ATTENTION_PROJECTIONS = {"query": "_query_dense", "key": "_key_dense", "value": "_value_dense",
+                         "output": "_output_dense"}
+
+
+def _children(layer: keras.layers.Layer) -> list[tuple[str, object]]:
+    """(name, value) of the public attributes, plus an attention layer's projections."""
+    items = [(k, v) for k, v in vars(layer).items() if not k.startswith("_")]
+    if isinstance(layer, keras.layers.MultiHeadAttention):
+        items += [(name, getattr(layer, private, None))
+                  for name, private in ATTENTION_PROJECTIONS.items()]
+    return items
 
 
 def named_layers(model: keras.layers.Layer) -> dict[str, keras.layers.Layer]:
@@ -31,9 +50,7 @@ def named_layers(model: keras.layers.Layer) -> dict[str, keras.layers.Layer]:
     seen: set[int] = {id(model)}
 
     def visit(layer: keras.layers.Layer, prefix: str) -> None:
-        for attribute, value in vars(layer).items():
-            if attribute.startswith("_"):
-                continue
+        for attribute, value in _children(layer):
             items = [(attribute, value)]
             if isinstance(value, (list, tuple)):
                 items = [(f"{attribute}/{i}", item) for i, item in enumerate(value)]
@@ -51,8 +68,7 @@ def named_layers(model: keras.layers.Layer) -> dict[str, keras.layers.Layer]:
 
 def _has_sublayers(layer: keras.layers.Layer) -> bool:
     return any(isinstance(v, keras.layers.Layer) or (isinstance(v, (list, tuple)) and any(
-        isinstance(i, keras.layers.Layer) for i in v)) for k, v in vars(layer).items()
-        if not k.startswith("_"))
+        isinstance(i, keras.layers.Layer) for i in v)) for _, v in _children(layer))
 
 
 def leaf_layers(model: keras.layers.Layer) -> dict[str, keras.layers.Layer]:
@@ -60,6 +76,21 @@ def leaf_layers(model: keras.layers.Layer) -> dict[str, keras.layers.Layer]:
     named = named_layers(model)
     return {name: layer for name, layer in named.items()
             if layer.weights and not any(other.startswith(name + "/") for other in named)}
+
+
+def owned_weights(model: keras.layers.Layer) -> dict[str, list]:
+    """Name -> the weights a named layer holds itself, not through a named sublayer, for
+    every named layer that holds any: the leaves' weights, and those of a parent with weights
+    of its own beside its sublayers (the conformer attention's position biases)."""
+    named = named_layers(model)
+    owned = {}
+    for name, layer in named.items():
+        below = {id(w) for other, sub in named.items() if other.startswith(name + "/")
+                 for w in sub.weights}
+        own = [w for w in layer.weights if id(w) not in below]
+        if own:
+            owned[name] = own
+    return owned
 
 
 def match_layers(model: keras.layers.Layer, patterns: Iterable[str]) -> dict[str, keras.layers.Layer]:
@@ -87,7 +118,8 @@ def parameter_count(variables: Sequence) -> int:
 
 def copy_weights(source: keras.layers.Layer, target: keras.layers.Layer,
                  skip: Sequence[str] = ()) -> list[str]:
-    """Copy every leaf layer's weights from ``source`` to the same-named layer of ``target``.
+    """Copy every named layer's own weights (:func:`owned_weights`) from ``source`` to the
+    same-named layer of ``target``.
 
     ``skip``: names (and their sublayers) left as ``target`` has them (a new classifier).
     Returns the names copied.
@@ -95,19 +127,19 @@ def copy_weights(source: keras.layers.Layer, target: keras.layers.Layer,
     Raises:
         ConfigError: a layer is missing on one side or its weights have other shapes.
     """
-    sources, targets = leaf_layers(source), leaf_layers(target)
+    sources, targets = owned_weights(source), owned_weights(target)
     copied = []
-    for name, layer in targets.items():
+    for name, weights in targets.items():
         if any(name == s or name.startswith(s + "/") for s in skip):
             continue
         other = sources.get(name)
-        shapes = [tuple(w.shape) for w in layer.weights]
-        if other is None or [tuple(w.shape) for w in other.weights] != shapes:
-            found = None if other is None else [tuple(w.shape) for w in other.weights]
+        shapes = [tuple(w.shape) for w in weights]
+        if other is None or [tuple(w.shape) for w in other] != shapes:
+            found = None if other is None else [tuple(w.shape) for w in other]
             raise ConfigError(f"layer {name!r} does not fit the initial model's "
                               f"(weights {shapes} here, {found} there); fine-tune with the "
                               "initial model's architecture")
-        for mine, theirs in zip(layer.weights, other.weights):
+        for mine, theirs in zip(weights, other):
             mine.assign(theirs)
         copied.append(name)
     return copied
