@@ -303,3 +303,6 @@ def test_fine_tuning_a_piece_model_copies_its_tokenizer(piece_run, tmp_path):
             (piece_run / TOKENIZER_FILE).read_bytes()
     with pytest.raises(RunError, match="no tokenizer.model"):
         run_encoder(tmp_path / "other", vocabulary, init=str(tmp_path / "new0" / "nothing"))
+    # a distributed run's other processes encode with it but leave the run folder to process 0
+    quiet = run_encoder(tmp_path / "worker", vocabulary, init=str(piece_run), write=False)
+    assert quiet.vocabulary == vocabulary and not (tmp_path / "worker" / TOKENIZER_FILE).exists()

@@ -66,8 +66,8 @@ def find_tokenizer(source: str | os.PathLike) -> Path:
 
 
 def run_encoder(run_path: str | os.PathLike, vocabulary: Vocabulary,
-                tokenizer: Tokenizer | None = None, init: str | None = None
-                ) -> CharacterEncoder | Tokenizer:
+                tokenizer: Tokenizer | None = None, init: str | None = None,
+                write: bool = True) -> CharacterEncoder | Tokenizer:
     """What the run's labels are made with; saves a new tokenizer into the run.
 
     Args:
@@ -76,6 +76,9 @@ def run_encoder(run_path: str | os.PathLike, vocabulary: Vocabulary,
         tokenizer: one just trained (:func:`fresh_tokenizer`): written to
             ``RUN/tokenizer.model``. None: a piece run reads its own, or (fine-tuning a piece
             model, ``init`` given and the run has none yet) copies the initial run's.
+        write: save the tokenizer (False in every process of a distributed run but the
+            first: each trains the same bytes, SentencePiece being seeded and single-threaded,
+            and only the first writes the run folder).
     """
     if vocabulary.kind != PIECES:
         return text_encoder(vocabulary)
@@ -86,5 +89,6 @@ def run_encoder(run_path: str | os.PathLike, vocabulary: Vocabulary,
         else:
             return text_encoder(vocabulary, Tokenizer.load(find_tokenizer(run_path)))
     encoder = text_encoder(vocabulary, tokenizer)
-    tokenizer.save(path)
+    if write:
+        tokenizer.save(path)
     return encoder

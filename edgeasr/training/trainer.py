@@ -193,7 +193,8 @@ def train(
     rate = info.model.frontend.sample_rate
     data = cfg.data
     language = get_language(data.language) if data.language else language_of(info.vocabulary)
-    encoder = run_encoder(run.path, info.vocabulary, tokenizer, cfg.finetune.init)
+    encoder = run_encoder(run.path, info.vocabulary, tokenizer, cfg.finetune.init,
+                          write=distributed.chief)
     train_corpus = load_corpus(train_manifest, info.vocabulary, rate, data.cache_dir, data.strict,
                                data.workers, normalizer=language.normalize, encoder=encoder)
     dev_corpus = load_corpus(dev_manifest, info.vocabulary, rate, data.cache_dir, data.strict,
