@@ -2,9 +2,15 @@
 # Run the device package on an emulated Raspberry Pi OS-like arm64 system and check that it
 # computes what it computes on this x86 machine. See docs/arm64.md.
 #
-# Usage: bash scripts/arm64.sh [--cpu cortex-a72|cortex-a76|both] [--no-tests] [--keep]
+# Usage: bash scripts/arm64.sh [--cpu cortex-a72|cortex-a76|both] [--tests all|quick|none]
+#                               [--test-timeout SECONDS] [--keep]
 #   --cpu       emulated CPU model: cortex-a72 (Raspberry Pi 4), cortex-a76 (Pi 5), both (default)
-#   --no-tests  only the transcription comparison, not device/tests
+#   --tests     which device tests run in the emulated system after the transcription
+#               comparison: all of device/tests (default; about 7 minutes per CPU here), quick
+#               (the model, audio, decoder and starter-model files, under a minute per CPU:
+#               what .ci/run uses) or none (--no-tests is the same)
+#   --test-timeout  seconds the tests may take per CPU (default: 7200 for all, 1200 for
+#               quick; also EDGEASR_ARM64_TEST_TIMEOUT)
 #   --keep      leave the emulated system's directory behind (its path is printed)
 #
 # First run (about 7 minutes, needs root and Debian's mirror + PyPI): debootstrap a Debian
@@ -21,8 +27,15 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 script="$repo/scripts/arm64.sh"
 
 cpus=(cortex-a72 cortex-a76)
-run_tests=1
+tests_kind=all
+test_timeout="${EDGEASR_ARM64_TEST_TIMEOUT:-}"
 keep=0
+# --tests quick: what the device computes (network, audio, decoders, artifacts, the shipped
+# starter model) without the files that mostly start Python subprocesses or servers, each
+# start costing seconds under emulation.
+quick_tests=(test_model.py test_audio.py test_greedy.py test_beam.py test_arpa.py
+             test_artifact.py test_vocab.py test_recognizer.py test_streaming_model.py
+             test_starter_model.py)
 while [ $# -gt 0 ]; do
   case "$1" in
     --cpu)
@@ -32,9 +45,18 @@ while [ $# -gt 0 ]; do
         *) echo "arm64: --cpu takes cortex-a72, cortex-a76 or both" >&2; exit 2 ;;
       esac
       shift 2 ;;
-    --no-tests) run_tests=0; shift ;;
+    --tests)
+      case "${2:-}" in
+        all|quick|none) tests_kind="$2" ;;
+        *) echo "arm64: --tests takes all, quick or none" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    --no-tests) tests_kind=none; shift ;;
+    --test-timeout)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "arm64: --test-timeout takes whole seconds" >&2; exit 2; }
+      test_timeout="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$script" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "arm64: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -238,9 +260,10 @@ mkdir -p "$root"
 zstd -q -dc "$cache/rootfs.tar.zst" | tar -C "$root" --numeric-owner -xf -
 # A snapshot of what the guest needs: the device package, the model fixtures, pytest's
 # settings. Requirements and the wheel stamp are read from this copy, not from the tree.
-mkdir -p "$root/src/tests/fixtures" "$root/out/x86"
+mkdir -p "$root/src/tests/fixtures" "$root/src/docs" "$root/out/x86"
 cp -a "$repo/device" "$root/src/device"
-cp -a "$repo/tests/fixtures/legacy_v1" "$root/src/tests/fixtures/legacy_v1"
+cp -a "$repo/tests/fixtures/legacy_v1" "$repo/tests/fixtures/streaming" "$root/src/tests/fixtures/"
+cp "$repo/docs/starter-model.md" "$root/src/docs/"  # the starter model's figures, pinned by a test
 cp "$repo/pyproject.toml" "$root/src/pyproject.toml"
 cp "$repo/scripts/arm64_parity.py" "$root/src/arm64_parity.py"
 find "$root/src" \( -name __pycache__ -o -name '*.egg-info' -o -name build \) -prune -exec rm -rf {} +
@@ -290,13 +313,18 @@ for cpu in "${cpus[@]}"; do
   else
     say "FAILED: the transcription on $cpu"; status=1
   fi
-  if [ "$run_tests" = 1 ]; then
-    say "device/tests on emulated $cpu"
+  if [ "$tests_kind" != none ]; then
+    selection=(device/tests)
+    [ "$tests_kind" = quick ] && selection=("${quick_tests[@]/#/device/tests/}")
+    limit="${test_timeout:-$([ "$tests_kind" = quick ] && echo 1200 || echo 7200)}"
+    say "device/tests ($tests_kind) on emulated $cpu, at most $limit s"
     t0=$SECONDS
-    if guest "$cpu" /bin/sh -c 'cd /src && timeout 1200 python -m pytest -q -p no:cacheprovider device/tests'; then
-      tests+=("arm64: device/tests passed on $cpu ($((SECONDS - t0)) s)")
+    if guest "$cpu" timeout "$limit" python -m pytest -q -p no:cacheprovider --durations=5 \
+        --rootdir /src -c /src/pyproject.toml "${selection[@]/#//src/}" | tee "$work/tests-$cpu.log"; then
+      tests+=("arm64: device/tests ($tests_kind) passed on $cpu ($((SECONDS - t0)) s): $(tail -n1 "$work/tests-$cpu.log")")
     else
-      tests+=("arm64: device/tests FAILED on $cpu ($((SECONDS - t0)) s)"); status=1
+      tests+=("arm64: device/tests ($tests_kind) FAILED on $cpu ($((SECONDS - t0)) s, limit $limit s): $(tail -n1 "$work/tests-$cpu.log")")
+      status=1
     fi
   fi
 done

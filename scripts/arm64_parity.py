@@ -12,8 +12,9 @@ the x86 host and the emulated arm64 system execute exactly this file.
         print one table row per model and recording; exit 1 on any difference beyond
         the model's tolerance or on any text difference
 
-Tolerance: max |delta| of the log-probabilities <= 1e-5 for both models, the convolutional
-``tiny`` and the LSTM ``deepspeech-tiny``. The results are not bit-identical: LiteRT's x86
+Tolerance: max |delta| of the log-probabilities <= 1e-5 for every model: the convolutional
+``tiny``, the LSTM ``deepspeech-tiny`` (both float32 fixtures) and the shipped int8 starter
+model ``en-starter`` (as installed in each system). The results are not bit-identical: LiteRT's x86
 (AVX) and Arm (NEON) kernels sum in different orders and fuse multiply-adds differently, which
 moves log-probabilities of magnitude ~1-10 by a few float32 steps (measured: up to 5e-6).
 The greedy text must be equal for every model and recording.
@@ -28,8 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: model file -> allowed max |delta| of the log-probabilities
-MODELS = {"tiny-float32.tflite": 1e-5, "deepspeech-tiny-float32.tflite": 1e-5}
+#: model (a fixture file, or a packaged model's name) -> allowed max |delta| of the
+#: log-probabilities. ``en-starter`` is the shipped int8 model, run as installed.
+MODELS = {"tiny-float32.tflite": 1e-5, "deepspeech-tiny-float32.tflite": 1e-5,
+          "en-starter": 1e-5}
 
 #: recording name -> sample rate (16 kHz is the models' rate; 44.1 kHz goes through soxr)
 RECORDINGS = {"sweep-16k.wav": 16000, "sweep-44k.wav": 44100}
@@ -78,9 +81,12 @@ def run(fixtures: Path, wav_dir: Path, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     noise = np.load(fixtures / "input.npy")
     texts: dict[str, dict[str, str]] = {}
+    from edgeasr_device.models import resolve_model
+
     for model_file in MODELS:
         stem = model_file.removesuffix(".tflite")
-        model = TfliteModel(fixtures / model_file, num_threads=1)
+        path = fixtures / model_file if model_file.endswith(".tflite") else resolve_model(model_file)
+        model = TfliteModel(path, num_threads=1)
         recognizer = Recognizer(model)
         np.save(out_dir / f"{stem}.input.npy.npy", model.log_probs(noise))
         texts[stem] = {}

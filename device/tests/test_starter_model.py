@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import edgeasr_device
 from edgeasr_device import Recognizer, read_metadata
 from edgeasr_device.errors import ArtifactError
 from edgeasr_device.models import DEFAULT_MODEL, PACKAGED_MODELS, packaged_model, resolve_model
 
-MODELS = Path(__file__).resolve().parents[1] / "edgeasr_device" / "models"
+MODELS = Path(edgeasr_device.__file__).resolve().parent / "models"  # as installed
 STARTER = MODELS / "en-starter.tflite"
 CARD = MODELS / "en-starter.json"
 REPO = Path(__file__).resolve().parents[2]
