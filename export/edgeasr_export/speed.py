@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 
 from edgeasr.models.config import ModelConfig
@@ -25,9 +24,6 @@ __all__ = ["PresetSpeed", "measure_int8_speed"]
 class PresetSpeed:
     rtf: float  # median (network + greedy decoder) seconds per audio second
     size_bytes: int  # the int8 .tflite file
-    audio_seconds: float
-    threads: int
-    export_seconds: float  # converting and calibrating (not part of the RTF)
 
 
 def measure_int8_speed(config: ModelConfig, seconds: float = 10.0, threads: int = 1,
@@ -43,16 +39,13 @@ def measure_int8_speed(config: ModelConfig, seconds: float = 10.0, threads: int 
     from edgeasr_export.metadata import embed_metadata
 
     rate = config.frontend.sample_rate
-    started = time.perf_counter()
     model = CTCModel(config).build_weights()
     audio = [bench_audio(3.0, rate, seed=seed) for seed in range(calibration)]
     content = convert(model, "int8", calibration=audio)
     content = embed_metadata(content, artifact_metadata(config, Vocabulary.english(), "int8"))
-    export_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="edgeasr-speed-") as tmp:
         path = os.path.join(tmp, "model.tflite")
         with open(path, "wb") as handle:
             handle.write(content)
         result = run_bench(path, seconds=seconds, threads=threads, runs=runs)
-    return PresetSpeed(result.rtf_median, len(content), result.audio_seconds, threads,
-                       export_seconds)
+    return PresetSpeed(result.rtf_median, len(content))

@@ -78,15 +78,17 @@ def enable_lora(model: keras.layers.Layer, rank: int, alpha: float | None = None
     """
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise ConfigError(f"--lora needs a rank of 1 or more, got {rank!r}")
+    def trained_fully(name: str) -> bool:
+        return any(name == t or name.startswith(t + "/") for t in train_fully)
+
     adapted = []
     leaves = leaf_layers(model)
     for name, weights in owned_weights(model).items():  # a parent's own weights (biases)
-        if name not in leaves and not any(name == t or name.startswith(t + "/")
-                                          for t in train_fully):
+        if name not in leaves and not trained_fully(name):
             for variable in weights:
                 variable.trainable = False
     for index, (name, layer) in enumerate(leaves.items()):
-        if any(name == t or name.startswith(t + "/") for t in train_fully):
+        if trained_fully(name):
             continue
         if lora_support(layer) != "lora":
             layer.trainable = False
