@@ -332,13 +332,21 @@ def _other_backends() -> list:
             for backend in ("jax", "torch")]
 
 
+#: One tiny preset per encoder family: conv (the edge sizes), LSTM, GRU offline and
+#: streaming, Conformer.
+FAMILIES = ("tiny", "deepspeech-tiny", *TINY)
+
+
 @pytest.mark.slow  # minutes per preset: a fresh process and the backend's compilation
 @pytest.mark.parametrize("backend", _other_backends())
 def test_tiny_presets_train_on_other_keras_backends(backend, speech_corpus, tmp_path):
-    """`edgeasr train --preset X --epochs 1` with KERAS_BACKEND set (fixed per process)."""
+    """`edgeasr train --preset X --epochs 1` with KERAS_BACKEND set (fixed per process), for
+    every encoder family; then this process (TensorFlow) exports what that backend trained
+    to int8 with builtin ops only: checkpoints do not depend on the backend that wrote them.
+    PyTorch: `pip install torch`, then run pytest with that interpreter (README, "Tests")."""
     manifest = str(speech_corpus / "train.jsonl")
     env = {**os.environ, "KERAS_BACKEND": backend, "EDGEASR_CACHE": str(tmp_path / "cache")}
-    for preset in TINY:
+    for preset in FAMILIES:
         out = tmp_path / preset
         result = subprocess.run(
             [sys.executable, "-m", "edgeasr.cli", "train", "--train", manifest, "--dev", manifest,
@@ -347,4 +355,8 @@ def test_tiny_presets_train_on_other_keras_backends(backend, speech_corpus, tmp_
         assert result.returncode == 0, result.stdout + result.stderr
         losses = _losses(out)
         assert losses and all(math.isfinite(v) for v in losses), (preset, losses)
+        report = export_run(out, tmp_path / f"{preset}.tflite", "int8", checkpoint="last",
+                            parity_utterances=2)  # raises on a Flex or custom op
+        assert report.parity is not None and report.parity.argmax_agreement > 0.5, (
+            preset, report.parity)
 

@@ -24,9 +24,12 @@ Two implementations, chosen by the model:
   of non-speech (the VAD) follow it, or at ``max_utterance``. Partial text re-runs the
   model on the open utterance every ``partial_interval`` seconds.
 
-Each closed utterance is decoded whole with the recogniser's decoder (greedy, beam, LM or
-grammar), so a final equals what that decoder gives for the utterance's frames; partials
-are best-path (greedy) text of the open utterance.
+A final equals what the recogniser's decoder (greedy, beam, LM or grammar) gives for the
+utterance's frames. With a streaming export and a beam decoder (beam width, LM, hotwords)
+the search runs as the frames arrive (:class:`~.decoding.beam_decoder.BeamStream`), so the
+end of an utterance costs only its word times, and partials are the beam's best prefix
+(the LM included); otherwise the closed utterance is decoded whole and partials are the
+best-path (greedy) text. The grammar decoder always decodes the closed utterance whole.
 """
 
 from __future__ import annotations
@@ -168,6 +171,9 @@ class ChunkedStream(Stream):
     def _open_segment(self, start: int, rows: list[np.ndarray]) -> None:
         self._start = start  # first output frame of the open utterance
         self._rows: list[np.ndarray] = []
+        make = getattr(self.recognizer.decoder, "stream", None)
+        self._search = make() if make is not None else None  # incremental decoder, if any
+        self._searched = 0  # rows the incremental decoder has seen
         self._best: list[int] = []
         self._ids: list[int] = []
         self._last = self._blank
@@ -192,6 +198,8 @@ class ChunkedStream(Stream):
     def feed(self, samples: np.ndarray) -> StreamUpdate:
         frames = self._runner.feed(as_samples(samples))
         finals = self._consume(frames)
+        if self._search is not None:
+            return StreamUpdate(self._search.partial() if self._speech else "", tuple(finals))
         return StreamUpdate(self._text(self._ids), tuple(finals))
 
     def finish(self) -> Transcript | None:
@@ -213,7 +221,14 @@ class ChunkedStream(Stream):
                 finals.append(self._close(len(self._rows)))
             elif self._longest is not None and len(self._rows) >= self._longest:
                 finals.append(self._close(self._cut_point()))
+        self._search_rows()
         return finals
+
+    def _search_rows(self) -> None:
+        """Give the incremental decoder the rows it has not seen (once per fed block)."""
+        if self._search is not None and self._searched < len(self._rows):
+            self._search.feed(np.stack(self._rows[self._searched:]))
+            self._searched = len(self._rows)
 
     def _cut_point(self) -> int:
         """Where a too-long utterance is cut: after its last blank frame in the second half."""
@@ -225,7 +240,13 @@ class ChunkedStream(Stream):
 
     def _close(self, end: int) -> Transcript:
         rows, rest = self._rows[:end], self._rows[end:]
-        transcript = self._decode(np.stack(rows), self._start * self.frame_duration)
+        start = self._start * self.frame_duration
+        if self._search is not None and self._searched <= end:
+            if self._searched < end:
+                self._search.feed(np.stack(rows[self._searched:]))
+            transcript = shift_transcript(self._search.finish(), start)
+        else:  # greedy or grammar, or a cut before rows the search has seen
+            transcript = self._decode(np.stack(rows), start)
         self._open_segment(self._start + end, rest)
         return transcript
 

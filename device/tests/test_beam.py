@@ -10,7 +10,7 @@ import pytest
 
 from edgeasr_device.decoding import DecodingOptions, make_decoder
 from edgeasr_device.decoding.arpa import read_arpa
-from edgeasr_device.decoding.beam import prefix_beam_search
+from edgeasr_device.decoding.beam import PrefixBeamSearch, prefix_beam_search
 from edgeasr_device.decoding.hotwords import HotwordBooster, parse_hotword
 from edgeasr_device.decoding.lm_scorer import NgramScorer
 from edgeasr_device.decoding.scoring import PrefixScorer
@@ -110,6 +110,63 @@ def test_a_narrow_beam_scores_what_it_keeps_exactly(lm_scorer, kind):
     for hyp in hyps:  # pruning loses paths, never invents probability
         assert hyp.score <= exact[hyp.tokens][0] + 1e-9
     assert hyps[0].tokens == max(exact, key=lambda k: exact[k][0])
+
+
+def _splits(rng: np.random.Generator, t_len: int) -> list[int]:
+    """Random cut points of ``t_len`` frames (empty pieces and single frames included)."""
+    cuts = sorted(rng.integers(0, t_len + 1, size=rng.integers(1, 6)).tolist())
+    return [0, *cuts, t_len]
+
+
+@pytest.mark.parametrize("kind", ["none", "lm", "lm+hotwords"])
+@pytest.mark.parametrize("seed", range(4))
+def test_frames_fed_in_pieces_give_the_whole_utterances_beams(lm_scorer, kind, seed):
+    """Peaky frames with long blank runs (carried in one step, split across pieces too) and
+    busy ones; a narrow beam, token pruning and a threshold, as the decoder runs."""
+    rng = np.random.default_rng(seed)
+    lp = random_log_probs(rng, 120, VOCAB.size, peak=2.0)
+    lp[rng.random(120) < 0.6] = np.log([0.995, 0.002, 0.002, 0.001])  # blank runs
+    options = {"beam_width": 6, "token_min_logp": -6.0, "beam_threshold": 12.0}
+    scorer = scorers(lm_scorer)[kind]
+    whole = prefix_beam_search(lp, 0, scorer=scorer, nbest=0, **options)
+    search = PrefixBeamSearch(VOCAB.size, 0, scorer=scorer, **options)
+    cuts = _splits(rng, 120)
+    for start, stop in itertools.pairwise(cuts):
+        search.advance(lp[start:stop])
+    assert search.frames == 120
+    pieces = search.hypotheses(0)
+    assert [h.tokens for h in pieces] == [h.tokens for h in whole]
+    for a, b in zip(pieces, whole):
+        assert a.score == pytest.approx(b.score, abs=1e-9)
+        assert a.acoustic == pytest.approx(b.acoustic, abs=1e-9)
+    assert search.best_tokens() in {h.tokens for h in whole}
+
+
+def test_a_beam_stream_finishes_with_what_decode_gives(lm_scorer, tmp_path):
+    path = tmp_path / "lm.arpa"
+    path.write_text(ARPA)
+    rng = np.random.default_rng(5)
+    lp = random_log_probs(rng, 80, VOCAB.size, peak=3.0)
+    decoder = make_decoder(DecodingOptions(method="beam", beam_width=8, lm=str(path),
+                                           hotwords=("ab:2",)), VOCAB, 0.02)
+    stream = decoder.stream()
+    assert stream.partial() == "" and stream.finish().text == ""
+    partials = []
+    for start in range(0, 80, 7):
+        stream.feed(lp[start:start + 7])
+        partials.append(stream.partial())
+    assert stream.frames == 80
+    got, want = stream.finish(), decoder.decode(lp)
+    assert got.text == want.text and got.words == want.words
+    assert got.confidence == pytest.approx(want.confidence, abs=1e-9)
+    for k, partial in zip(range(7, 87, 7), partials):  # each: the best prefix so far
+        search = PrefixBeamSearch(VOCAB.size, 0, 8, decoder.scorer,
+                                  decoder.options.token_min_logp, decoder.options.beam_threshold)
+        search.advance(lp[:k])
+        assert partial == " ".join(VOCAB.decode(search.best_tokens()).split())
+    assert len(set(partials)) > 1
+    with pytest.raises(ValueError, match="NaN"):
+        stream.feed(np.full((2, VOCAB.size), np.nan))
 
 
 def test_repeats_need_a_blank_between():

@@ -126,6 +126,39 @@ def test_finals_use_the_recognizers_decoder():
     assert [f.text for u in updates for f in u.finals] == ["go"] and last is None
 
 
+def test_a_beam_decoder_searches_while_the_audio_arrives(monkeypatch):
+    """Chunked model + beam: the search runs per fed block (partials are its best prefix),
+    and an endpointed utterance is finished without decoding its frames again."""
+    beam = Recognizer(ChunkedModel(), options=DecodingOptions(method="beam", beam_width=4))
+    greedy = Recognizer(ChunkedModel())
+    audio = np.concatenate([speak("hello there"), silence(0.7), speak("go")])
+    endpoint = EndpointOptions(trailing_silence=0.5)
+    want_updates, want_last = run(greedy.stream(endpoint), audio, block=640)
+
+    def refuse(lp):
+        raise AssertionError("the closed utterance was decoded again")
+
+    monkeypatch.setattr(type(beam.decoder), "decode", lambda self, lp: refuse(lp))
+    stream = beam.stream(endpoint)
+    assert stream._search is not None
+    updates, last = run(stream, audio, block=640)
+    assert [u.partial for u in updates] == [u.partial for u in want_updates]
+    got = [f for u in updates for f in u.finals] + [last]
+    want = [f for u in want_updates for f in u.finals] + [want_last]
+    assert [f.text for f in got] == [f.text for f in want] == ["hello there", "go"]
+    assert [[(w.text, w.start, w.end) for w in f.words] for f in got] == \
+        [[(w.text, w.start, w.end) for w in f.words] for f in want]
+
+
+def test_a_beam_stream_cut_at_max_utterance_keeps_every_word():
+    beam = Recognizer(ChunkedModel(), options=DecodingOptions(method="beam", beam_width=4))
+    audio = speak("abcdefghij" * 3)
+    updates, last = run(beam.stream(EndpointOptions(trailing_silence=None, max_utterance=0.4)),
+                        audio, block=333)
+    texts = [f.text for u in updates for f in u.finals] + [last.text]
+    assert "".join(texts) == "abcdefghij" * 3 and len(texts) >= 3
+
+
 def test_finish_resets_the_stream():
     stream = Recognizer(ChunkedModel()).stream()
     for _ in range(2):

@@ -189,6 +189,13 @@ def train(
         # the other processes never join (untested, so refused rather than risk a hang).
         raise ConfigError("train.optim.ema with several training processes is not supported "
                           "yet; leave out ema, or train in one process (all its devices)")
+    if distributed.kind == "mirrored" and cfg.optim.accumulate_steps > 1:
+        # Keras 3 applies accumulated gradients in a cond, and MirroredStrategy cannot
+        # all-reduce inside one ("merge_call called while defining a new graph").
+        raise ConfigError("train.optim.accumulate_steps > 1 does not run under --distribute "
+                          "mirrored (Keras 3 cannot all-reduce inside its accumulation step); "
+                          "use a larger batch_size over the GPUs, or the JAX backend with "
+                          "--distribute data-parallel")
     keras.utils.set_random_seed(cfg.seed)
     rate = info.model.frontend.sample_rate
     data = cfg.data

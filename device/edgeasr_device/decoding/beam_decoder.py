@@ -20,7 +20,7 @@ from ..errors import LanguageModelError
 from ..vocab import Vocabulary
 from .align import viterbi_align
 from .base import EMPTY_TRANSCRIPT, Alternative, DecodingOptions, Transcript, register_decoder
-from .beam import Hypothesis, prefix_beam_search
+from .beam import Hypothesis, PrefixBeamSearch, prefix_beam_search
 from .confidence import assemble_words, hypothesis_posteriors, word_posteriors
 from .greedy import _check_scores
 from .hotwords import HotwordBooster, parse_hotword
@@ -28,7 +28,7 @@ from .lm_file import load_lm
 from .lm_scorer import NgramScorer
 from .scoring import PrefixScorer
 
-__all__ = ["BeamSearchDecoder", "LanguageModelWarning", "ngram_scorer"]
+__all__ = ["BeamSearchDecoder", "BeamStream", "LanguageModelWarning", "ngram_scorer"]
 
 #: Trellises (frames x states) up to this size are aligned by :func:`_best_path_frames`.
 _SMALL_TRELLIS = 2_000_000
@@ -120,7 +120,13 @@ class BeamSearchDecoder:
         lp = _check_scores(log_probs)
         if lp.shape[0] == 0:
             return EMPTY_TRANSCRIPT
-        hyps = self._search(lp)
+        return self._transcript(lp, self._search(lp))
+
+    def stream(self) -> BeamStream:
+        """An incremental decode of one utterance: :class:`BeamStream`."""
+        return BeamStream(self)
+
+    def _transcript(self, lp: np.ndarray, hyps: list[Hypothesis]) -> Transcript:
         posteriors = hypothesis_posteriors([h.score for h in hyps])
         best = hyps[0]
         alternatives = self._alternatives(hyps, posteriors) if self.options.nbest > 1 else ()
@@ -171,6 +177,49 @@ class BeamSearchDecoder:
         ranked = list(seen.items())[:self.options.nbest]
         return tuple(Alternative(text, float(score), float(post))
                      for text, (score, post) in ranked)
+
+
+class BeamStream:
+    """One utterance decoded as its frames arrive: ``feed`` runs the search on them at once,
+    ``partial`` is the best prefix so far, ``finish`` the transcript ``decode`` gives for all
+    the frames fed (the same text and scores: :class:`~.beam.PrefixBeamSearch`). The frames
+    are kept for the word times and confidences, which need the whole utterance."""
+
+    def __init__(self, decoder: BeamSearchDecoder):
+        self.decoder = decoder
+        self._search: PrefixBeamSearch | None = None  # made by the first frames (V)
+        self._rows: list[np.ndarray] = []
+
+    @property
+    def frames(self) -> int:
+        return self._search.frames if self._search is not None else 0
+
+    def feed(self, log_probs: np.ndarray) -> None:
+        """Search ``(T, V)`` more frames of the utterance."""
+        lp = _check_scores(log_probs)
+        if not lp.shape[0]:
+            return
+        if self._search is None:
+            o = self.decoder.options
+            self._search = PrefixBeamSearch(lp.shape[1], self.decoder.vocabulary.blank_index,
+                                            o.beam_width, self.decoder.scorer,
+                                            o.token_min_logp, o.beam_threshold)
+        self._search.advance(lp)
+        self._rows.append(lp)
+
+    def partial(self) -> str:
+        """The best prefix's text so far (before the end-of-utterance LM score)."""
+        if self._search is None:
+            return ""
+        tokens = self.decoder.vocabulary.decode(self._search.best_tokens())
+        return " ".join(tokens.split())
+
+    def finish(self) -> Transcript:
+        """The transcript of every frame fed, as ``decoder.decode`` of them all."""
+        if self._search is None:
+            return EMPTY_TRANSCRIPT
+        lp = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
+        return self.decoder._transcript(lp, self._search.hypotheses(0))
 
 
 def _best_path_frames(lp: np.ndarray, ids: np.ndarray, blank: int
