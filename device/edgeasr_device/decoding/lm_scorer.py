@@ -28,6 +28,8 @@ UNK_LOG10 = -10.0
 #: Refuse a model when fewer than this share of its words can be written.
 MIN_USABLE = 0.5
 _CACHE_LIMIT = 500_000
+#: Ranges of successor scores up to this long are maxed in Python, longer ones in numpy.
+_PYTHON_MAX = 48
 
 State = tuple[int, ...]
 
@@ -89,6 +91,10 @@ class NgramScorer:
         self._score_cache: dict[tuple[State, str], tuple[float, State]] = {}
         self._la_cache: dict[tuple[State, str], float] = {}
         self._range_max: dict[tuple[int, int], float] = {}
+        self._ranges: dict[str, tuple[int, int]] = {}  # prefix -> word id range
+        self._unknowns: dict[State, float] = {}  # state -> ln P(<unk> | state) - penalty
+        self._successor_lists: dict[tuple[int, int], tuple[list[int], list[float],
+                                                          np.ndarray]] = {}
 
     # ---------------------------------------------------------------- WordScorer
     def start(self) -> State:
@@ -125,7 +131,10 @@ class NgramScorer:
         if hit is not None:
             return hit
         model = self.model
-        first, stop = model.prefix_range(prefix)
+        span = self._ranges.get(prefix)
+        if span is None:
+            span = self._ranges[prefix] = model.prefix_range(prefix)
+        first, stop = span
         best = self._unknown(state)
         total = 0.0
         for length in range(len(state), 0, -1):
@@ -133,13 +142,12 @@ class NgramScorer:
             if ctx < 0:
                 continue
             if first < stop:
-                rows = model.successors(length + 1, ctx, first, stop)
-                if rows.stop > rows.start:
-                    ids = model.keys[length][rows] - ctx * model.num_words
-                    values = model.log_prob[length][rows][self.usable[ids]]
-                    values = values[~np.isnan(values)]
-                    if values.size:
-                        best = max(best, total + float(values.max()))
+                ids, values, array = self._successors(length, ctx)
+                i = bisect_left(ids, first)
+                j = bisect_left(ids, stop, i)
+                if j > i:
+                    top = max(values[i:j]) if j - i <= _PYTHON_MAX else float(array[i:j].max())
+                    best = max(best, total + top)
             total += float(model.log_backoff[length - 1][ctx])
         if first < stop:
             best = max(best, total + self._unigram_max(first, stop))
@@ -152,6 +160,12 @@ class NgramScorer:
         self._la_cache[key] = best
         return best
 
+    def clear_caches(self) -> None:
+        """Forget every cached score (they also clear themselves past a size limit)."""
+        for cache in (self._score_cache, self._la_cache, self._range_max, self._ranges,
+                      self._unknowns, self._successor_lists):
+            cache.clear()
+
     def finish(self, state: State) -> float:
         """``ln P(</s> | state)`` (0 when the model has no ``</s>``)."""
         if self.model.eos < 0:
@@ -160,9 +174,33 @@ class NgramScorer:
 
     # ---------------------------------------------------------------- internals
     def _unknown(self, state: State) -> float:
-        if self.model.unk >= 0:
-            return self._score_id(state, self.model.unk)[0] - self.oov_penalty
-        return UNK_LOG10 * LN10 - self.oov_penalty
+        value = self._unknowns.get(state)
+        if value is None:
+            if self.model.unk >= 0:
+                value = self._score_id(state, self.model.unk)[0] - self.oov_penalty
+            else:
+                value = UNK_LOG10 * LN10 - self.oov_penalty
+            if len(self._unknowns) > _CACHE_LIMIT:
+                self._unknowns.clear()
+            self._unknowns[state] = value
+        return value
+
+    def _successors(self, length: int, ctx: int) -> tuple[list[int], list[float], np.ndarray]:
+        """The usable words that follow n-gram ``ctx`` of order ``length`` in the model
+        (ids ascending), their ln P as a list and as an array (for long ranges)."""
+        key = (length, ctx)
+        hit = self._successor_lists.get(key)
+        if hit is None:
+            model = self.model
+            rows = model.successors(length + 1, ctx, 0, model.num_words)
+            ids = model.keys[length][rows] - ctx * model.num_words
+            values = model.log_prob[length][rows].astype(np.float64)
+            keep = self.usable[ids] & ~np.isnan(values)
+            ids, values = ids[keep], values[keep]
+            if len(self._successor_lists) > _CACHE_LIMIT // 20:
+                self._successor_lists.clear()
+            hit = self._successor_lists[key] = (ids.tolist(), values.tolist(), values)
+        return hit
 
     def _backoff_sum(self, state: State) -> float:
         return float(sum(float(self.model.log_backoff[k][c]) for k, c in enumerate(state)

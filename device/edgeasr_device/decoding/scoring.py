@@ -109,6 +109,15 @@ class PrefixScorer:
         done += added
         return (done, nxt), done + partial
 
+    def clear_caches(self) -> None:
+        """Forget the cached transitions, and the word scorer's caches if it has any: the
+        next utterance is scored from scratch (benchmarks of one utterance at a time)."""
+        self._steps.clear()
+        self._finals.clear()
+        clear = getattr(self.words, "clear_caches", None)
+        if clear is not None:
+            clear()
+
     def final(self, state: PrefixState) -> float:
         """Score of the prefix as a whole utterance: its last word finished, then the end."""
         done, key = state
