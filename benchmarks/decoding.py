@@ -22,9 +22,11 @@ of --repeat passes over the set. "transcript" is ``decode()`` (text, word times,
 utterance confidences); "text" is the search and the best hypothesis's text only, which is
 what pyctcdecode's ``decode`` returns. Both keep edgeasr's scorer caches (LM scores and
 prefix transitions) from utterance to utterance, as a running decoder does, and are warm
-from the passes before; "cold caches" is ``decode()`` with the caches emptied before every
-utterance (untimed), which is how pyctcdecode always runs (its caches live for one
-``decode`` call), so that column is the like-for-like one for a single new utterance.
+from the passes before; "cold caches" is ``decode()`` with the score caches emptied before
+every utterance (untimed; ``PrefixScorer.clear_caches``: what the LM said about which words
+and prefixes, not the look-ups of the model's own structure), which is how pyctcdecode
+always runs (its LM score caches live for one ``decode`` call), so that column is the
+like-for-like one for a single new utterance.
 Prints a markdown table.
 """
 

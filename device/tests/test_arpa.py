@@ -212,6 +212,6 @@ def test_lookahead_bounds_every_completion_of_a_built_model_and_survives_clearin
     # word's explicit, lower n-gram), but rare (measured: none here)
     assert np.mean(tight) > 0.9
     scorer.clear_caches()
-    assert not scorer._la_cache and not scorer._successor_lists
+    assert not scorer._la_cache and not scorer._score_cache and not scorer._unknowns
     for (state, prefix), bound in first.items():
         assert scorer.lookahead(state, prefix) == bound

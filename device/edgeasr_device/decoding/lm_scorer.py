@@ -161,9 +161,11 @@ class NgramScorer:
         return best
 
     def clear_caches(self) -> None:
-        """Forget every cached score (they also clear themselves past a size limit)."""
-        for cache in (self._score_cache, self._la_cache, self._range_max, self._ranges,
-                      self._unknowns, self._successor_lists):
+        """Forget every cached score (they also clear themselves past a size limit). The
+        look-ups of the model's structure (word-id ranges of prefixes, each context's
+        successor lists, unigram maxima) stay: they depend on the model alone, like the
+        loaded trie of a KenLM model."""
+        for cache in (self._score_cache, self._la_cache, self._unknowns):
             cache.clear()
 
     def finish(self, state: State) -> float:
