@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -117,3 +118,29 @@ def test_english_real_digit_strings_glue_one_voice_per_string(tmp_path):
         audio = tmp_path / "digits" / item["audio_filepath"]  # relative to the manifest
         assert audio.parent == tmp_path / "digits/digits_train"
         assert abs(soundfile.info(str(audio)).duration - item["duration"]) < 1e-3
+
+
+def test_synthetic_dev_voices_are_held_out_of_the_demo_and_load(tmp_path):
+    """recipes/synthetic/dev_voices.yaml: voices for choosing decoding settings, none of
+    them heard in the demo's training or used by its tests; it builds a corpus."""
+    import yaml
+
+    from edgeasr.synth.corpus_config import SyntheticCorpusConfig
+
+    path = REPO / "recipes" / "synthetic" / "dev_voices.yaml"
+    held_out = SyntheticCorpusConfig(**yaml.safe_load(path.read_text())["corpus"])
+    demo = yaml.safe_load((REPO / "recipes" / "synthetic" / "config.yaml").read_text())["corpus"]
+    demo = SyntheticCorpusConfig(**demo)
+    assert not set(held_out.train_variants) & set(demo.train_variants + demo.test_variants)
+    assert held_out.train_accents == demo.train_accents
+    small = dict(yaml.safe_load(path.read_text())["corpus"], num_train=3)
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump({"corpus": small}))
+    result = subprocess.run([sys.executable, "-m", "edgeasr.cli", "prepare", "synthetic",
+                             "--config", str(config), "--out", str(tmp_path / "out")],
+                            check=False, capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").open()]
+    assert len(rows) == 3
+    assert all(row["speaker"].split("+")[1] in held_out.train_variants for row in rows)
