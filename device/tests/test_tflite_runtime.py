@@ -48,9 +48,18 @@ def runtime_python() -> Path:
     return Path(result.stdout.strip().splitlines()[-1]) / "bin" / "python"
 
 
+def _this_checkout() -> dict[str, str]:
+    """The environment for the fallback's processes: ``edgeasr_device`` from this checkout.
+    The cached environment's own (editable) install points at whichever checkout built it,
+    which may be another one, or gone."""
+    path = os.pathsep.join([str(REPO / "device"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "PYTHONPATH": path}
+
+
 _TRANSCRIBE = textwrap.dedent("""
     import json, sys
     import numpy as np
+    import edgeasr_device
     from edgeasr_device import Recognizer
     from edgeasr_device.interpreter import interpreter_class
     try:
@@ -64,7 +73,8 @@ _TRANSCRIBE = textwrap.dedent("""
     log_probs = recognizer.log_probs(samples)
     np.save(out, log_probs)
     print(json.dumps({"interpreter": interpreter_class()[1], "numpy": np.__version__,
-                      "litert": litert, "text": recognizer.decode(log_probs).text}))
+                      "litert": litert, "text": recognizer.decode(log_probs).text,
+                      "package": edgeasr_device.__file__}))
 """)
 
 
@@ -73,9 +83,10 @@ def test_transcription_matches_litert(runtime_python, tmp_path):
     out = tmp_path / "log_probs.npy"
     result = subprocess.run([str(runtime_python), "-c", _TRANSCRIBE, str(model), str(audio),
                              str(out)], capture_output=True, text=True, timeout=300,
-                            check=False)
+                            check=False, env=_this_checkout())
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(report["package"]).resolve().is_relative_to(REPO / "device")  # this code
     assert report["interpreter"] == "tflite-runtime" and not report["litert"]
     assert int(report["numpy"].split(".")[0]) < 2
     fallback = np.load(out)
@@ -90,7 +101,7 @@ def test_device_tests_pass_on_tflite_runtime(runtime_python):
     tests = [str(REPO / "device" / "tests" / name) for name in FALLBACK_TESTS]
     result = subprocess.run([str(runtime_python), "-m", "pytest", "-q", "-x", "-p",
                              "no:cacheprovider", *tests], capture_output=True, text=True,
-                            cwd=REPO, timeout=900, check=False)
+                            cwd=REPO, timeout=900, check=False, env=_this_checkout())
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout.splitlines()[-1]
     print(result.stdout.splitlines()[-1], file=sys.stderr)
