@@ -4,9 +4,9 @@ Usage: python benchmarks/stream_decoding.py --model STREAM.tflite --manifest DEV
            [--lm LM.arpa] [--beam-width 16] [--block 0.1] [--join N] [--limit N] [--json OUT]
 
 Each utterance (or, with ``--join N``, each run of N consecutive ones, 0.3 s of silence
-between them: longer speech without an endpoint) plus 0.3 s of silence is fed to ``Recognizer.stream()`` in ``--block``
-second blocks (no endpointing: one utterance, closed by ``finish()``, as a Wyoming
-audio-stop closes it), twice with the same recogniser:
+between them: longer speech without an endpoint) plus 0.3 s of silence is fed to
+``Recognizer.stream()`` in ``--block`` second blocks (no endpointing: one utterance, closed
+by ``finish()``, as a Wyoming audio-stop closes it), twice with the same recogniser:
 
 * incremental: the default since the beam search can be fed frames
   (:class:`~edgeasr_device.decoding.beam_decoder.BeamStream`): each block's new frames
@@ -16,9 +16,9 @@ audio-stop closes it), twice with the same recogniser:
   closed utterance is decoded whole in ``finish()``, as before.
 
 Both modes run twice, alternating, and the second pass is reported: the first fills the
-language model's transition caches, which the two modes share. Reported per mode: the wall time of ``finish()`` (from the last sample to the final text:
-median, 90th percentile, max) and the CPU seconds of the whole feed + finish per audio
-second; and whether the two modes' finals are the same text with the same word times on
+language model's transition caches, which the two modes share. Reported per mode: the wall
+time of ``finish()`` (from the last sample to the final text: median, 90th percentile, max)
+and the CPU seconds of the whole feed + finish per audio second; and whether the two modes' finals are the same text with the same word times on
 every utterance (they should be: the search does not depend on how its frames arrive).
 """
 

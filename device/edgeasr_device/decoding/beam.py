@@ -155,23 +155,24 @@ class PrefixBeamSearch:
         """The current best prefix (acoustic + context score so far, before the end-of-
         utterance score): what a partial result shows."""
         context = self.trie.score
-        totals = [(math.log(b + nb) if b + nb > 0.0 else _NEG) + context[n]
-                  for b, nb, n in zip(self._pb, self._pnb, self._nodes)]
+        totals = [a + context[n] for a, n in zip(self._log_totals(), self._nodes)]
         return self.trie.tokens(self._nodes[totals.index(max(totals))])
 
     def hypotheses(self, nbest: int = 1) -> list[Hypothesis]:
         """The ``nbest`` best (0: all) beams as whole utterances, best first; the search can
         go on afterwards."""
         scorer, states = self.scorer, self.trie.states
-        offset = self._offset
-        acoustic = [(math.log(b + nb) if b + nb > 0.0 else _NEG) + offset
-                    for b, nb in zip(self._pb, self._pnb)]
+        acoustic = [a + self._offset for a in self._log_totals()]
         finals = [scorer.final(states[n]) if scorer is not None else 0.0 for n in self._nodes]
         totals = [a + f for a, f in zip(acoustic, finals)]
         ranked = sorted(range(len(self._nodes)), key=lambda i: -totals[i])  # stable on ties
         ranked = ranked[:nbest] if nbest else ranked
         return [Hypothesis(self.trie.tokens(self._nodes[i]), float(totals[i]),
                            float(acoustic[i])) for i in ranked]
+
+    def _log_totals(self) -> list[float]:
+        """``ln(pb + pnb)`` of each beam, without the offset."""
+        return [math.log(b + nb) if b + nb > 0.0 else _NEG for b, nb in zip(self._pb, self._pnb)]
 
     def advance(self, log_probs: np.ndarray) -> None:
         """Consume ``(T, V)`` more log-softmax frames."""
