@@ -26,10 +26,12 @@ Two implementations, chosen by the model:
 
 A final equals what the recogniser's decoder (greedy, beam, LM or grammar) gives for the
 utterance's frames. With a streaming export and a beam decoder (beam width, LM, hotwords)
-the search runs as the frames arrive (:class:`~.decoding.beam_decoder.BeamStream`), so the
-end of an utterance costs only its word times, and partials are the beam's best prefix
-(the LM included); otherwise the closed utterance is decoded whole and partials are the
-best-path (greedy) text. The grammar decoder always decodes the closed utterance whole.
+or a grammar, the search runs as the frames arrive
+(:class:`~.decoding.beam_decoder.BeamStream`, :class:`~.decoding.grammar.GrammarStream`),
+so the end of an utterance costs only its word times (and, with a grammar, the alignment
+of the chosen sentence), and partials are the search's best prefix (the LM included; with
+a strict grammar, the start of a sentence it allows); otherwise (greedy) the closed
+utterance is decoded whole and partials are the best-path text.
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ class ChunkedStream(Stream):
             if self._searched < end:
                 self._search.feed(np.stack(rows[self._searched:]))
             transcript = shift_transcript(self._search.finish(), start)
-        else:  # greedy or grammar, or a cut before rows the search has seen
+        else:  # greedy, or a cut before rows the search has seen
             transcript = self._decode(np.stack(rows), start)
         self._open_segment(self._start + end, rest)
         return transcript

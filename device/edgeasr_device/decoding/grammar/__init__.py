@@ -6,10 +6,14 @@ only when a grammar is loaded (``pip install 'edgeasr-device[grammar]'``).
 """
 
 from edgeasr_device.decoding.grammar.automaton import TokenGraph
-from edgeasr_device.decoding.grammar.decoder import GrammarDecoder
+from edgeasr_device.decoding.grammar.decoder import GrammarDecoder, GrammarStream
 from edgeasr_device.decoding.grammar.graph import Unusable
 from edgeasr_device.decoding.grammar.intents import Grammar, load_grammar
-from edgeasr_device.decoding.grammar.search import GrammarHypothesis, grammar_search
+from edgeasr_device.decoding.grammar.search import (
+    GrammarHypothesis,
+    GrammarSearch,
+    grammar_search,
+)
 from edgeasr_device.decoding.grammar.templates import GrammarError, Location
 
 __all__ = [
@@ -17,6 +21,8 @@ __all__ = [
     "GrammarDecoder",
     "GrammarError",
     "GrammarHypothesis",
+    "GrammarSearch",
+    "GrammarStream",
     "Location",
     "TokenGraph",
     "Unusable",

@@ -39,9 +39,9 @@ from ..base import (
 )
 from ..greedy import greedy_ids
 from .intents import Grammar, load_grammar
-from .search import grammar_search
+from .search import GrammarHypothesis, GrammarSearch
 
-__all__ = ["Closest", "GrammarDecoder"]
+__all__ = ["Closest", "GrammarDecoder", "GrammarStream"]
 
 #: Prefixes kept per frame by the strict grammar search (``DecodingOptions.beam_width``).
 BEAM_WIDTH = 16
@@ -119,17 +119,34 @@ class GrammarDecoder:
         if lp.shape[0] == 0:
             return _no_match("the audio gave no frames")
         if self.mode == "bias":
-            return self._decode_biased(lp)
-        return self._decode_strict(lp)
+            return self._parse_biased(self.biased.decode(lp))
+        return self._judge(self.closest(lp))
+
+    def stream(self) -> GrammarStream:
+        """An incremental decode of one utterance: :class:`GrammarStream`."""
+        return GrammarStream(self)
 
     # ------------------------------------------------------------------------------------
-    def closest(self, log_probs: np.ndarray) -> Closest:
+    def search(self) -> GrammarSearch:
+        """A fresh strict-mode search over this grammar."""
+        return GrammarSearch(self.grammar.graph, self.vocabulary.blank_index,
+                             beam_width=self.beam_width)
+
+    def closest(self, log_probs: np.ndarray, found: tuple[GrammarHypothesis | None,
+                GrammarHypothesis] | None = None) -> Closest:
         """The grammar's closest sentence to ``(T, V)`` log-probabilities, before the no-match
-        tests: what strict decoding judges (and what a threshold sweep needs)."""
+        tests: what strict decoding judges (and what a threshold sweep needs).
+
+        ``found``: the result of a search already run over exactly these frames
+        (:meth:`GrammarSearch.result`), or None to run one.
+        """
         lp = np.asarray(log_probs)
         vocab = self.vocabulary
-        best, partial = grammar_search(lp, self.grammar.graph, vocab.blank_index,
-                                       beam_width=self.beam_width)
+        if found is None:
+            search = self.search()
+            search.advance(lp)
+            found = search.result()
+        best, partial = found
         free = vocab.decode(greedy_ids(lp, vocab.blank_index)).strip()
         if best is None:
             return Closest(free=free, partial=vocab.decode(partial.ids).strip())
@@ -143,8 +160,8 @@ class GrammarDecoder:
         return Closest(free=free, text=vocab.decode(ids), gap=gap,
                        words=tuple(self._words(lp, ids, align, top)))
 
-    def _decode_strict(self, lp: np.ndarray) -> Transcript:
-        found = self.closest(lp)
+    def _judge(self, found: Closest) -> Transcript:
+        """Strict mode: the closest sentence, or no match with the reason."""
         text, free = found.text, found.free
         if text is None:
             return _no_match(f"no sentence of the grammar fits the audio (the search ended "
@@ -167,8 +184,8 @@ class GrammarDecoder:
                              f"finds no intent for it (does it need context?)", transcript)
         return _with_intent(transcript, intent)
 
-    def _decode_biased(self, lp: np.ndarray) -> Transcript:
-        transcript = self.biased.decode(lp)
+    def _parse_biased(self, transcript: Transcript) -> Transcript:
+        """Bias mode: the open-vocabulary transcript, with its intent when it parses."""
         intent = self.grammar.parse(transcript.text)
         if intent is None:
             reason = ("the transcript matches no sentence of the grammar" if transcript.text
@@ -199,6 +216,52 @@ class GrammarDecoder:
             words.append(Word("".join(tokens[j] for j in ids[a:b]),
                               start * self.frame_duration, end * self.frame_duration, conf))
         return words
+
+
+class GrammarStream:
+    """One utterance decoded as its frames arrive: ``feed`` runs the grammar search (strict)
+    or the biased beam search (bias mode) on them at once, ``partial`` is the best prefix so
+    far, ``finish`` the transcript ``decode`` gives for all the frames fed (the same search,
+    so the same result); what is left for ``finish`` is the alignment of the chosen sentence
+    and the no-match tests."""
+
+    def __init__(self, decoder: GrammarDecoder):
+        self.decoder = decoder
+        self._strict = decoder.search() if decoder.mode != "bias" else None
+        self._biased = decoder.biased.stream() if decoder.mode == "bias" else None
+        self._rows: list[np.ndarray] = []
+
+    def feed(self, log_probs: np.ndarray) -> None:
+        """Search ``(T, V)`` more frames of the utterance."""
+        lp = np.asarray(log_probs)
+        size = self.decoder.vocabulary.size
+        if lp.ndim != 2 or lp.shape[1] != size:
+            raise VocabularyError(f"log_probs must have shape (T, {size}) for this "
+                                  f"vocabulary, got {lp.shape}")
+        if not lp.shape[0]:
+            return
+        if self._strict is not None:
+            self._strict.advance(lp)
+        else:
+            self._biased.feed(lp)
+        self._rows.append(lp)
+
+    def partial(self) -> str:
+        """The best prefix's text so far (strict: a prefix of a grammar sentence)."""
+        if self._biased is not None:
+            return self._biased.partial()
+        if not self._rows:
+            return ""
+        return " ".join(self.decoder.vocabulary.decode(self._strict.best_prefix()).split())
+
+    def finish(self) -> Transcript:
+        """The transcript of every frame fed, as ``decoder.decode`` of them all."""
+        if not self._rows:
+            return _no_match("the audio gave no frames")
+        if self._biased is not None:
+            return self.decoder._parse_biased(self._biased.finish())
+        lp = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
+        return self.decoder._judge(self.decoder.closest(lp, self._strict.result()))
 
 
 def _transcript(words: list[Word]) -> Transcript:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .automaton import TokenGraph
 
-__all__ = ["GrammarHypothesis", "grammar_search"]
+__all__ = ["GrammarHypothesis", "GrammarSearch", "grammar_search"]
 
 _NEG_INF = -np.inf
 
@@ -70,6 +70,81 @@ class _Prefixes:
         return self.graph.is_final(self.state[pid])
 
 
+class GrammarSearch:
+    """The search of :func:`grammar_search`, run as frames arrive.
+
+    ``advance`` takes the next ``(T, V)`` frames; ``best_prefix`` and ``result`` read the
+    beam at any point. Feeding an utterance in pieces gives exactly the beam (and result)
+    of one :func:`grammar_search` over all of it: the per-frame update does not depend on
+    how frames are grouped.
+
+    Args:
+        graph: the grammar's token graph.
+        blank: class index of the CTC blank.
+        beam_width: prefixes kept after each frame.
+        beam_delta: prefixes more than this many nats below the best are dropped.
+    """
+
+    def __init__(self, graph: TokenGraph, blank: int, beam_width: int = 16,
+                 beam_delta: float = 20.0):
+        self.blank = int(blank)
+        self.beam_width = int(beam_width)
+        self.beam_delta = float(beam_delta)
+        self.frames = 0
+        self._prefixes = _Prefixes(graph)
+        self._pid = np.zeros(1, dtype=np.int64)
+        self._last = np.full(1, -1, dtype=np.int64)
+        self._pb = np.zeros(1)
+        self._pnb = np.full(1, _NEG_INF)
+
+    def advance(self, log_probs: np.ndarray) -> None:
+        """Search ``(T, V)`` more log-softmax frames."""
+        prefixes, tokens, blank = self._prefixes, self._prefixes.token, self.blank
+        pid, last, pb, pnb = self._pid, self._last, self._pb, self._pnb
+        for row in np.asarray(log_probs, dtype=np.float64):
+            total = np.logaddexp(pb, pnb)
+            stay_b = total + row[blank]
+            stay_nb = np.where(last >= 0, pnb + row[np.maximum(last, 0)], _NEG_INF)
+            parts = [prefixes.children(p) for p in pid.tolist()]
+            labels = np.concatenate([p[0] for p in parts])
+            kids = np.concatenate([p[1] for p in parts])
+            owner = np.repeat(np.arange(pid.size), [p[0].size for p in parts])
+            ext = np.where(labels == last[owner], pb[owner], total[owner]) + row[labels]
+
+            ids = np.concatenate([pid, kids])
+            uniq, inv = np.unique(ids, return_inverse=True)
+            new_b = np.full(uniq.size, _NEG_INF)
+            new_nb = np.full(uniq.size, _NEG_INF)
+            np.logaddexp.at(new_b, inv[:pid.size], stay_b)
+            np.logaddexp.at(new_nb, inv, np.concatenate([stay_nb, ext]))
+            score = np.logaddexp(new_b, new_nb)
+            keep = _top(score, self.beam_width, self.beam_delta)
+            pid, pb, pnb = uniq[keep], new_b[keep], new_nb[keep]
+            last = np.fromiter((tokens[p] for p in pid.tolist()), dtype=np.int64,
+                               count=pid.size)
+            self.frames += 1
+        self._pid, self._last, self._pb, self._pnb = pid, last, pb, pnb
+
+    def best_prefix(self) -> tuple[int, ...]:
+        """Token ids of the most likely prefix so far (a partial result)."""
+        score = np.logaddexp(self._pb, self._pnb)
+        return self._prefixes.ids(int(self._pid[int(np.argmax(score))]))
+
+    def result(self) -> tuple[GrammarHypothesis | None, GrammarHypothesis]:
+        """``(best complete sentence or None, best prefix overall)`` of the frames so far."""
+        prefixes, pid = self._prefixes, self._pid
+        score = np.logaddexp(self._pb, self._pnb)
+        order = np.argsort(-score, kind="stable")
+        best_any = int(pid[order[0]])
+        best = GrammarHypothesis(prefixes.ids(best_any), float(score[order[0]]),
+                                 prefixes.complete(best_any))
+        for i in order.tolist():
+            p = int(pid[i])
+            if prefixes.complete(p):
+                return GrammarHypothesis(prefixes.ids(p), float(score[i]), True), best
+        return None, best
+
+
 def grammar_search(log_probs: np.ndarray, graph: TokenGraph, blank: int, beam_width: int = 16,
                    beam_delta: float = 20.0) -> tuple[GrammarHypothesis | None, GrammarHypothesis]:
     """The most likely whole sentence of the grammar, and the most likely prefix.
@@ -84,44 +159,9 @@ def grammar_search(log_probs: np.ndarray, graph: TokenGraph, blank: int, beam_wi
     Returns:
         ``(best complete sentence or None, best prefix overall)``.
     """
-    lp = np.asarray(log_probs, dtype=np.float64)
-    prefixes = _Prefixes(graph)
-    pid = np.zeros(1, dtype=np.int64)
-    last = np.full(1, -1, dtype=np.int64)
-    pb = np.zeros(1)
-    pnb = np.full(1, _NEG_INF)
-    tokens = prefixes.token
-    for row in lp:
-        total = np.logaddexp(pb, pnb)
-        stay_b = total + row[blank]
-        stay_nb = np.where(last >= 0, pnb + row[np.maximum(last, 0)], _NEG_INF)
-        parts = [prefixes.children(p) for p in pid.tolist()]
-        labels = np.concatenate([p[0] for p in parts])
-        kids = np.concatenate([p[1] for p in parts])
-        owner = np.repeat(np.arange(pid.size), [p[0].size for p in parts])
-        ext = np.where(labels == last[owner], pb[owner], total[owner]) + row[labels]
-
-        ids = np.concatenate([pid, kids])
-        uniq, inv = np.unique(ids, return_inverse=True)
-        new_b = np.full(uniq.size, _NEG_INF)
-        new_nb = np.full(uniq.size, _NEG_INF)
-        np.logaddexp.at(new_b, inv[:pid.size], stay_b)
-        np.logaddexp.at(new_nb, inv, np.concatenate([stay_nb, ext]))
-        score = np.logaddexp(new_b, new_nb)
-        keep = _top(score, beam_width, beam_delta)
-        pid, pb, pnb = uniq[keep], new_b[keep], new_nb[keep]
-        last = np.fromiter((tokens[p] for p in pid.tolist()), dtype=np.int64, count=pid.size)
-
-    score = np.logaddexp(pb, pnb)
-    order = np.argsort(-score, kind="stable")
-    best_any = int(pid[order[0]])
-    best = GrammarHypothesis(prefixes.ids(best_any), float(score[order[0]]),
-                             prefixes.complete(best_any))
-    for i in order.tolist():
-        p = int(pid[i])
-        if prefixes.complete(p):
-            return GrammarHypothesis(prefixes.ids(p), float(score[i]), True), best
-    return None, best
+    search = GrammarSearch(graph, blank, beam_width, beam_delta)
+    search.advance(log_probs)
+    return search.result()
 
 
 def _top(score: np.ndarray, width: int, delta: float) -> np.ndarray:
