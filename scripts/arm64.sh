@@ -17,7 +17,8 @@
 # bookworm arm64 root file system (Python 3.11, as Raspberry Pi OS bookworm), take a static
 # qemu-aarch64 10.x from Debian trixie, download the aarch64 wheels the device package needs,
 # and cache all of it under $EDGEASR_ARM64_CACHE (default ~/.cache/edgeasr/arm64), keyed by
-# this script's hash. Later runs need no network while device/pyproject.toml is unchanged.
+# this script's hash (caches of other versions are removed: scripts/arm64_prune.sh). Later
+# runs need no network while device/pyproject.toml is unchanged.
 # Every run: restore the system into a temporary directory, pip-install ./device there, run
 # device/tests, transcribe the test models and compare with the x86 output.
 # Exit status: 0 all equal and tests passed; 1 a mismatch or a failed test; 2 this machine
@@ -95,6 +96,7 @@ done
 # One run at a time per cache (the build, the binfmt entry and the wheel cache are shared).
 exec 9>"$cache_root/.lock"
 flock -w 1800 9 || cannot "another scripts/arm64.sh holds $cache_root/.lock for 30 minutes"
+bash "$repo/scripts/arm64_prune.sh" "$cache_root" "$key"  # other versions' caches
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/edgeasr-arm64.XXXXXX")"
 binfmt=/proc/sys/fs/binfmt_misc
