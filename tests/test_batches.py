@@ -108,6 +108,36 @@ def test_bad_lines_are_skipped_with_reasons(tmp_path):
         load_corpus(tmp_path / "m.jsonl", VOCAB, 16000, cache_root=tmp_path / "cache", strict=True)
 
 
+def test_an_empty_text_is_a_non_speech_example_with_a_finite_ctc_loss(tmp_path):
+    import keras
+
+    from edgeasr.models.ctc_model import CTCModel
+
+    sf.write(tmp_path / "ok.wav", speak("open the door"), 16000)
+    noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
+    sf.write(tmp_path / "noise.wav", noise, 16000)
+    lines = [
+        {"audio_filepath": "ok.wav", "duration": 1.0, "text": "open the door"},
+        {"audio_filepath": "noise.wav", "duration": 1.0, "text": ""},
+        {"audio_filepath": "noise.wav", "duration": 1.0, "text": "  "},
+        {"audio_filepath": "ok.wav", "duration": 1.0, "text": "\u00bf?"},  # broken: skipped
+    ]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines))
+    corpus = load_corpus(tmp_path / "m.jsonl", VOCAB, 16000, cache_root=tmp_path / "cache")
+    assert corpus.texts == ["open the door", "", ""]
+    assert [corpus.labels(i).size for i in range(3)] == [13, 0, 0]
+    assert [s["source"].rsplit(":", 1)[1] for s in corpus.skipped] == ["4"]
+    config = get_preset("tiny")
+    usable, too_short = trainable_indices(corpus, config)
+    assert list(usable) == [0, 1, 2] and not too_short
+    x, y = SpeechBatches(corpus, 3, usable)[0]
+    assert sorted(y["label_lengths"].tolist()) == [0, 0, 13]
+    keras.utils.set_random_seed(0)
+    model = CTCModel(config, blank_index=VOCAB.blank_index)
+    losses = model.compute_loss(x, y, model(x))
+    assert np.isfinite(float(keras.ops.convert_to_numpy(losses)))
+
+
 def _keyed_gain(audio, key):
     """A stand-in augmenter whose output depends on its key (module level: picklable)."""
     return audio * (1 + 0.01 * key[1])

@@ -120,6 +120,39 @@ def test_english_real_digit_strings_glue_one_voice_per_string(tmp_path):
         assert abs(soundfile.info(str(audio)).duration - item["duration"]) < 1e-3
 
 
+def test_english_real_nonspeech_clips_keep_the_held_out_part_of_each_recording(tmp_path):
+    """Training clips (empty text) and the augmentation's noise come from the first 70% of
+    each noise recording; the held-out clips are the rest, cut in 3 s pieces."""
+    import numpy as np
+    import soundfile
+
+    from edgeasr.data.manifest import read_manifest
+
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    ramps = {}
+    for name, seconds in (("boiler", 20), ("fan", 12)):
+        ramps[name] = np.linspace(-0.5, 0.5, seconds * 16000).astype(np.float32)
+        soundfile.write(str(noise / f"{name}.flac"), ramps[name], 16000)
+    out = tmp_path / "ns"
+    subprocess.run([sys.executable, str(REPO / "recipes/english-real/data.py"), "nonspeech",
+                    str(noise), str(out), "20", "3"], check=True, capture_output=True)
+    train = read_manifest(out / "nonspeech_train.jsonl")
+    dev = read_manifest(out / "nonspeech_dev.jsonl")
+    assert len(train) == 20 and all(u.text == "" for u in train + dev)
+    assert all(0.5 <= u.duration <= 6.0 for u in train)
+    assert len(dev) == 2 + 1  # 6 s and 3.6 s held out: 3 s clips
+    for name, ramp in ramps.items():
+        kept, _ = soundfile.read(str(out / "noise_train" / f"{name}.flac"), dtype="float32")
+        assert kept.size == int(ramp.size * 0.7) and kept.max() < ramp[int(ramp.size * 0.7) + 100]
+    for utterance in dev:  # every held-out sample is later in its ramp than the kept part
+        audio, _ = soundfile.read(str(utterance.audio_path), dtype="float32")
+        ramp = ramps[utterance.speaker]
+        assert audio.min() > ramp[int(ramp.size * 0.7) - 100]  # (16-bit files: 100 samples)
+    quiet = [soundfile.read(str(u.audio_path))[0] for u in train[9::10]]
+    assert all(np.abs(q).max() < 0.01 for q in quiet)  # the near-silent tenth
+
+
 def test_synthetic_dev_voices_are_held_out_of_the_demo_and_load(tmp_path):
     """recipes/synthetic/dev_voices.yaml: voices for choosing decoding settings, none of
     them heard in the demo's training or used by its tests; it builds a corpus."""

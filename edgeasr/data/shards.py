@@ -39,7 +39,7 @@ from edgeasr_device.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: empty manifest texts are non-speech examples, no longer skipped
 SHARD_BYTES = 256 * 1024 * 1024
 
 
@@ -72,7 +72,15 @@ def cache_key(manifest: Path, sample_rate: int, vocabulary: Vocabulary,
 
 def encode_text(utterance: Utterance, encode: Callable[[str], list[int]],
                 normalizer: Callable[[str], str]) -> tuple[str, np.ndarray] | Skipped:
-    """The normalised transcript and its labels ``(L,)`` int32, or why it is skipped."""
+    """The normalised transcript and its labels ``(L,)`` int32, or why it is skipped.
+
+    A manifest text that is empty (or only white space) marks a **non-speech** example
+    (noise, music, silence): it is kept with no labels, and CTC teaches the model to emit
+    only blanks there. A text that becomes empty only once normalised (``"¿?"``) is a broken
+    transcript and is skipped.
+    """
+    if not utterance.text.strip():
+        return "", np.zeros(0, dtype=np.int32)
     text = normalizer(utterance.text)
     if not text:
         return Skipped(utterance.source, "empty transcript after normalisation")
@@ -186,6 +194,10 @@ def load_corpus(manifest: str | os.PathLike, vocabulary: Vocabulary, sample_rate
     if strict and skipped:
         raise ManifestError(f"{skipped[0].source}: {skipped[0].reason} (--strict)")
     report_skipped(skipped, str(manifest))
+    nonspeech = sum(1 for text in corpus.texts if not text)
+    if nonspeech:
+        log.info("%s: %d non-speech example(s) (empty text: the model learns to emit nothing)",
+                 manifest, nonspeech)
     return corpus
 
 

@@ -14,6 +14,13 @@
       FSDD.jsonl with short pauses: OUT_DIR/NAME/*.wav + OUT_DIR/NAME.jsonl (NAME default
       digits_dev). From held-out recordings for the dev set; from the training recordings
       (another NAME and seed) for training.
+  nonspeech NOISE_DIR OUT_DIR [COUNT] [SEED] [HELD_OUT]
+      non-speech examples from the noise recordings: each recording is cut in two, its
+      first part (1 - HELD_OUT, default 0.7) -> OUT_DIR/noise_train/ (the augmentation's
+      noise folder) and COUNT (default 300) clips of 0.5-6 s with random gain, a tenth of
+      them near-silence, -> OUT_DIR/nonspeech_train.jsonl with empty text (the model
+      learns to emit nothing there); its last part -> consecutive 3 s clips in
+      OUT_DIR/nonspeech_dev.jsonl, for benchmarks/nonspeech.py.
   combine OUT.jsonl IN.jsonl[xN] ...
       concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
   stage-config CONFIG.yaml OUT.yaml EPOCHS
@@ -135,6 +142,53 @@ def digit_strings(manifest: str, out_dir: str, count: str = "200", seed: str = "
     print(f"{len(made)} connected digit strings from {manifest} -> {out}/{name}.jsonl")
 
 
+def nonspeech(noise_dir: str, out_dir: str, count: str = "300", seed: str = "0",
+              held_out: str = "0.3") -> None:
+    import soundfile
+
+    from edgeasr_device.audio import load_audio
+
+    rng = np.random.default_rng(int(seed))
+    out = Path(out_dir)
+    files = sorted(p for p in Path(noise_dir).iterdir()
+                   if p.suffix.lower() in (".wav", ".flac", ".ogg", ".opus", ".mp3"))
+    if not files:
+        sys.exit(f"nonspeech: no audio files in {noise_dir}")
+    train_parts, dev = [], []
+    for folder in ("noise_train", "nonspeech_train", "nonspeech_dev"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    for path in files:
+        audio = load_audio(path, SAMPLE_RATE)
+        cut = int(len(audio) * (1.0 - float(held_out)))
+        train_parts.append(audio[:cut])
+        soundfile.write(str(out / "noise_train" / f"{path.stem}.flac"), audio[:cut], SAMPLE_RATE)
+        clip = 3 * SAMPLE_RATE
+        for k, start in enumerate(range(cut, len(audio) - clip + 1, clip)):
+            target = (out / "nonspeech_dev" / f"{path.stem}_{k:03d}.wav").resolve()
+            soundfile.write(str(target), audio[start:start + clip], SAMPLE_RATE, subtype="PCM_16")
+            dev.append(Utterance(target, 3.0, "", path.stem))
+    made = []
+    for number in range(int(count)):
+        part = train_parts[number % len(train_parts)]
+        length = min(len(part), int(rng.uniform(0.5, 6.0) * SAMPLE_RATE))
+        start = int(rng.integers(0, len(part) - length + 1))
+        piece = part[start:start + length]
+        peak = float(np.abs(piece).max()) or 1.0
+        if number % 10 == 9:  # near-silence: what a quiet room gives
+            piece = rng.normal(0.0, 10 ** rng.uniform(-4.5, -3.0), length).astype(np.float32)
+        else:
+            piece = piece * min(10 ** (rng.uniform(-20, 6) / 20), 0.95 / peak)
+        target = (out / "nonspeech_train" / f"nonspeech_{number:04d}.wav").resolve()
+        soundfile.write(str(target), piece.astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
+        made.append(Utterance(target, length / SAMPLE_RATE, "", "nonspeech"))
+    write_manifest(made, out / "nonspeech_train.jsonl")
+    write_manifest(dev, out / "nonspeech_dev.jsonl")
+    print(f"{len(made)} non-speech training clips ({sum(u.duration for u in made) / 60:.1f} "
+          f"min) and {len(dev)} held-out 3 s clips from {len(files)} recordings in {noise_dir} "
+          f"-> {out}/nonspeech_train.jsonl, nonspeech_dev.jsonl; noise for augmentation "
+          f"-> {out}/noise_train/")
+
+
 def _absolute(utterances: list[Utterance]) -> list[Utterance]:
     return [Utterance(u.audio_path.resolve(), u.duration, u.text, u.speaker, u.source, u.extra)
             for u in utterances]
@@ -164,7 +218,7 @@ def stage_config(config: str, out: str, epochs: str) -> None:
 
 
 COMMANDS = {"stage-config": stage_config, "texts": texts, "synth-config": synth_config, "fsdd-split": fsdd_split,
-            "digit-strings": digit_strings, "combine": combine}
+            "digit-strings": digit_strings, "nonspeech": nonspeech, "combine": combine}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
