@@ -160,13 +160,50 @@ def test_a_beam_stream_finishes_with_what_decode_gives(lm_scorer, tmp_path):
     assert got.text == want.text and got.words == want.words
     assert got.confidence == pytest.approx(want.confidence, abs=1e-9)
     for k, partial in zip(range(7, 87, 7), partials):  # each: the best prefix so far
-        search = PrefixBeamSearch(VOCAB.size, 0, 8, decoder.scorer,
-                                  decoder.options.token_min_logp, decoder.options.beam_threshold)
+        o = decoder.options
+        search = PrefixBeamSearch(VOCAB.size, 0, 8, decoder.scorer, o.token_min_logp,
+                                  o.beam_threshold, o.blank_skip)
         search.advance(lp[:k])
         assert partial == " ".join(VOCAB.decode(search.best_tokens()).split())
     assert len(set(partials)) > 1
     with pytest.raises(ValueError, match="NaN"):
         stream.feed(np.full((2, VOCAB.size), np.nan))
+
+
+def test_blank_skip_starts_no_token_in_a_surely_blank_frame():
+    # frame 1: blank 0.9995, "a" 0.0005; the other frames are blank
+    p = np.full((4, 4), 1e-12)
+    p[:, 0] = 1.0
+    p[1, 0], p[1, 2] = 0.9995, 0.0005
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    exact = prefix_beam_search(lp, 0, beam_width=4, nbest=0, token_min_logp=-10)
+    skipped = prefix_beam_search(lp, 0, beam_width=4, nbest=0, token_min_logp=-10,
+                                 blank_skip=0.999)
+    looser = prefix_beam_search(lp, 0, beam_width=4, nbest=0, token_min_logp=-10,
+                                blank_skip=0.9999)
+    assert {h.tokens for h in exact} == {(), (2,)} == {h.tokens for h in looser}
+    assert [h.tokens for h in skipped] == [()]
+    assert skipped[0].score == pytest.approx(exact[0].score, abs=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["none", "lm", "hotwords"])
+def test_blank_skip_keeps_the_winner_of_peaky_ctc_output(lm_scorer, kind):
+    """On CTC-like frames (mostly sure blanks, a few sure tokens) skipping the sure blanks
+    changes neither the best prefix nor, beyond 1e-3, its score."""
+    scorer = scorers(lm_scorer)[kind]
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        logits = rng.normal(size=(40, VOCAB.size))
+        speech = rng.random(40) < 0.3
+        logits[~speech, 0] += 9.0
+        logits[speech, rng.integers(1, VOCAB.size, speech.sum())] += 6.0
+        lp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        assert (np.exp(lp[:, 0]) >= 0.999).mean() > 0.3  # the frames blank_skip leaves out
+        exact = prefix_beam_search(lp, 0, 8, scorer, token_min_logp=-10, beam_threshold=10)
+        fast = prefix_beam_search(lp, 0, 8, scorer, token_min_logp=-10, beam_threshold=10,
+                                  blank_skip=0.999)
+        assert fast[0].tokens == exact[0].tokens
+        assert fast[0].score == pytest.approx(exact[0].score, abs=1e-3)
 
 
 def test_repeats_need_a_blank_between():

@@ -58,6 +58,9 @@ def test_beam_options_round_trip_through_json(tmp_path):
     assert DecodingOptions.from_dict(data) == options
     assert hash(options) == hash(DecodingOptions.from_dict(data))
     assert options.replace(lm=None).lm is None
+    off = options.replace(blank_skip=None)
+    assert DecodingOptions.from_dict(json.loads(json.dumps(off.to_dict()))).blank_skip is None
+    assert DecodingOptions.from_dict({"method": "beam"}).blank_skip == 0.999  # older files
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -72,6 +75,10 @@ def test_beam_options_round_trip_through_json(tmp_path):
     ({"hotwords": ["kitchen:lots"]}, "'lots' after ':' is not a number"),
     ({"hotwords": ["kitchen:-1"]}, "weight must be a positive number"),
     ({"hotwords": [":2"]}, "has no words"),
+    ({"blank_skip": 0.0}, "blank_skip must be a probability"),
+    ({"blank_skip": 1.5}, "blank_skip must be a probability"),
+    ({"blank_skip": True}, "blank_skip must be a probability"),
+    ({"blank_skip": "high"}, "blank_skip must be a probability"),
 ])
 def test_bad_beam_options_are_clear_errors(changes, message):
     with pytest.raises(DecodingError, match=message):

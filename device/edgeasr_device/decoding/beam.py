@@ -102,7 +102,8 @@ class _Trie:
 def prefix_beam_search(log_probs: np.ndarray, blank: int, beam_width: int = 16,
                        scorer: PrefixScorer | None = None, nbest: int = 1,
                        token_min_logp: float = -math.inf,
-                       beam_threshold: float = math.inf) -> list[Hypothesis]:
+                       beam_threshold: float = math.inf,
+                       blank_skip: float | None = None) -> list[Hypothesis]:
     """The ``nbest`` best token sequences for one utterance, best first.
 
     Args:
@@ -116,10 +117,13 @@ def prefix_beam_search(log_probs: np.ndarray, blank: int, beam_width: int = 16,
             A run of frames where no token reaches it only carries the prefixes forward
             (blank, or their last token repeated).
         beam_threshold: prefixes more than this (natural log) below the best are dropped.
+        blank_skip: a frame whose blank probability is at least this starts no new token
+            (its prefixes are only carried forward, as where no token reaches
+            ``token_min_logp``); None: every frame is searched.
     """
     lp = np.asarray(log_probs, dtype=np.float64)
     search = PrefixBeamSearch(lp.shape[1], blank, beam_width, scorer, token_min_logp,
-                              beam_threshold)
+                              beam_threshold, blank_skip)
     search.advance(lp)
     return search.hypotheses(nbest)
 
@@ -137,13 +141,14 @@ class PrefixBeamSearch:
 
     def __init__(self, vocab_size: int, blank: int, beam_width: int = 16,
                  scorer: PrefixScorer | None = None, token_min_logp: float = -math.inf,
-                 beam_threshold: float = math.inf):
+                 beam_threshold: float = math.inf, blank_skip: float | None = None):
         self.vocab_size = int(vocab_size)
         self.blank = int(blank)
         self.beam_width = int(beam_width)
         self.scorer = scorer
         self.token_min_logp = float(token_min_logp)
         self.beam_threshold = float(beam_threshold)
+        self.blank_skip = None if blank_skip is None else math.log(blank_skip)
         state0, score0 = scorer.initial() if scorer is not None else (None, 0.0)
         self.trie = _Trie(self.vocab_size, state0, score0)
         self.frames = 0  # frames consumed so far
@@ -192,6 +197,8 @@ class PrefixBeamSearch:
         keep = lp >= self.token_min_logp
         keep[np.arange(t_len), lp.argmax(axis=1)] = True
         keep[:, blank] = False
+        if self.blank_skip is not None:  # frames that are surely blank start nothing
+            keep[lp[:, blank] >= self.blank_skip] = False
         peak = lp.max(axis=1)
         peak = np.where(np.isfinite(peak), peak, 0.0)
         probs = np.exp(lp - peak[:, None])  # (T, V), each row's largest entry is 1

@@ -112,7 +112,8 @@ class BeamSearchDecoder:
         return prefix_beam_search(lp, self.vocabulary.blank_index, self.options.beam_width,
                                   self.scorer, nbest=0,
                                   token_min_logp=self.options.token_min_logp,
-                                  beam_threshold=self.options.beam_threshold)
+                                  beam_threshold=self.options.beam_threshold,
+                                  blank_skip=self.options.blank_skip)
 
     def decode(self, log_probs: np.ndarray) -> Transcript:
         """``(T, V)`` log-probabilities -> transcript with word times, confidences and (for
@@ -203,7 +204,8 @@ class BeamStream:
             o = self.decoder.options
             self._search = PrefixBeamSearch(lp.shape[1], self.decoder.vocabulary.blank_index,
                                             o.beam_width, self.decoder.scorer,
-                                            o.token_min_logp, o.beam_threshold)
+                                            o.token_min_logp, o.beam_threshold,
+                                            o.blank_skip)
         self._search.advance(lp)
         self._rows.append(lp)
 
