@@ -151,6 +151,8 @@ def test_english_real_nonspeech_clips_keep_the_held_out_part_of_each_recording(t
         assert audio.min() > ramp[int(ramp.size * 0.7) - 100]  # (16-bit files: 100 samples)
     quiet = [soundfile.read(str(u.audio_path))[0] for u in train[9::10]]
     assert all(np.abs(q).max() < 0.01 for q in quiet)  # the near-silent tenth
+    hiss = [soundfile.read(str(u.audio_path))[0] for u in train[8::10]]
+    assert all(abs(h.mean()) < 0.01 and h.std() > 0.0005 for h in hiss)  # white noise
 
 
 def test_synthetic_dev_voices_are_held_out_of_the_demo_and_load(tmp_path):

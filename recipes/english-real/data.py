@@ -17,10 +17,10 @@
   nonspeech NOISE_DIR OUT_DIR [COUNT] [SEED] [HELD_OUT]
       non-speech examples from the noise recordings: each recording is cut in two, its
       first part (1 - HELD_OUT, default 0.7) -> OUT_DIR/noise_train/ (the augmentation's
-      noise folder) and COUNT (default 300) clips of 0.5-6 s with random gain, a tenth of
-      them near-silence, -> OUT_DIR/nonspeech_train.jsonl with empty text (the model
-      learns to emit nothing there); its last part -> consecutive 3 s clips in
-      OUT_DIR/nonspeech_dev.jsonl, for benchmarks/nonspeech.py.
+      noise folder) and COUNT (default 300) clips of 0.5-6 s with random gain (a tenth of
+      them near-silence or zeros instead, a tenth white noise) -> OUT_DIR/nonspeech_train.jsonl
+      with empty text (the model learns to emit nothing there); its last part ->
+      consecutive 3 s clips in OUT_DIR/nonspeech_dev.jsonl, for benchmarks/nonspeech.py.
   combine OUT.jsonl IN.jsonl[xN] ...
       concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
   stage-config CONFIG.yaml OUT.yaml EPOCHS
@@ -174,8 +174,11 @@ def nonspeech(noise_dir: str, out_dir: str, count: str = "300", seed: str = "0",
         start = int(rng.integers(0, len(part) - length + 1))
         piece = part[start:start + length]
         peak = float(np.abs(piece).max()) or 1.0
-        if number % 10 == 9:  # near-silence: what a quiet room gives
-            piece = rng.normal(0.0, 10 ** rng.uniform(-4.5, -3.0), length).astype(np.float32)
+        if number % 10 == 9:  # near-silence (a quiet room) or, one time in four, digital zeros
+            level = 0.0 if number % 40 == 39 else 10 ** rng.uniform(-4.5, -3.0)
+            piece = rng.normal(0.0, level, length).astype(np.float32)
+        elif number % 10 == 8:  # broadband hiss (a noisy microphone or line)
+            piece = rng.normal(0.0, 10 ** rng.uniform(-3.0, -1.0), length).astype(np.float32)
         else:
             piece = piece * min(10 ** (rng.uniform(-20, 6) / 20), 0.95 / peak)
         target = (out / "nonspeech_train" / f"nonspeech_{number:04d}.wav").resolve()

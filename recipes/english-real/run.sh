@@ -11,7 +11,10 @@
 # run-2, run-3, ... fine-tuned from the last one's final epoch), NUM_FAST / NUM_SLOW
 # (synthetic utterances from espeak+flite / piper+festival), FSDD_REPEAT (times FSDD's
 # training part is in train.jsonl, default 2), DIGIT_STRINGS (connected digit strings glued
-# from FSDD's training recordings, default 800), WORKERS (synthesis processes).
+# from FSDD's training recordings, default 800), NONSPEECH (non-speech clips with empty text
+# cut from the first 70% of each noise recording, which is then all the augmentation mixes
+# in; default 300; 0 leaves them out and mixes in the whole recordings, as stages 1-3 of
+# the shipped model did), WORKERS (synthesis processes).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,15 +63,22 @@ for part in fast slow; do
   synth+=("$d/synth_$part/train.jsonl")
 done
 
-echo "== 3/6 manifests: train = real + synthetic; dev = speechocean762 dev speakers + FSDD 5-9"
+echo "== 3/6 manifests: train = real + synthetic (+ non-speech); dev = speechocean762 dev speakers + FSDD 5-9"
+noise="$data/noise"
+nonspeech=()
+if [ "${NONSPEECH:-300}" -gt 0 ]; then  # the noise recordings' last 30% stay unheard
+  [ -f "$d/nonspeech/nonspeech_train.jsonl" ] || step nonspeech "$data/noise" "$d/nonspeech" "${NONSPEECH:-300}" 0
+  noise="$d/nonspeech/noise_train"
+  nonspeech=("$d/nonspeech/nonspeech_train.jsonl")
+fi
 step combine "$d/train_real.jsonl" "$d/so762/train.jsonl" "$d/fsdd/train.jsonl" "$d/asterisk.jsonl"
 repeat=$(( ${FSDD_REPEAT:-2} - 1 ))  # digits are a goal and 3% of the audio: FSDD twice
 step combine "$d/train.jsonl" "$d/train_real.jsonl" "$d/fsdd/train.jsonlx$repeat" \
-  "$d/digits/digits_train.jsonl" "${synth[@]}"
+  "$d/digits/digits_train.jsonl" "${synth[@]}" "${nonspeech[@]}"
 step combine "$d/dev.jsonl" "$d/so762/dev.jsonl" "$d/fsdd/dev.jsonl"
 
-echo "== 4/6 train ($config; real noise from $data/noise)"
-sed "s#\.\./shared/data/noise#$data/noise#" "$config" > "$out/config.yaml"
+echo "== 4/6 train ($config; real noise from $noise)"
+sed "s#\.\./shared/data/noise#$noise#" "$config" > "$out/config.yaml"
 # Stages: run, run-2, run-3, ... Each later stage is a warm restart: a full fine-tune of the
 # previous stage's last epoch with a fresh warm-up + cosine schedule (MORE_EPOCHS=N starts
 # one once the current stage has finished). EPOCHS=N instead stretches the current stage's
@@ -104,4 +114,8 @@ devs=(--manifest "$d/so762/dev.jsonl" --manifest "$d/fsdd/dev.jsonl" --manifest 
 edgeasr evaluate --model "$out/en-starter.tflite" "${devs[@]}" --report "$out/wer_greedy.json"
 edgeasr evaluate --model "$out/en-starter.tflite" "${devs[@]}" --beam-width 32 \
   --lm "$out/lm.arpa" --report "$out/wer_lm.json"
+if [ "${#nonspeech[@]}" -gt 0 ]; then  # what it says on the held-out noise, silence, a tone
+  python "$repo/benchmarks/nonspeech.py" --model "$out/en-starter.tflite" \
+    --manifest "$d/nonspeech/nonspeech_dev.jsonl" --json "$out/nonspeech.json"
+fi
 ls -l "$out/en-starter.tflite"
