@@ -69,3 +69,16 @@ def test_distinct_names():
     assert distinct_names(["/a/b", "/x/a/b"]) == ["/a/b", "x/a/b"]
     assert distinct_names(["runs/e1/model.tflite", "runs/e2/model.tflite", "runs/e2"]) == [
         "e1/model.tflite", "e2/model.tflite", "e2"]
+
+
+def test_a_set_of_non_speech_clips_reports_words_not_a_rate():
+    from edgeasr.cli.evaluate import results_table
+    from edgeasr.evaluation.metrics import error_rates
+
+    rates = error_rates(["", "", ""], ["", "six", "oh two"])  # 3 inserted words, 2 clips
+    report = EvaluationReport(model="m.tflite", manifest="noise.jsonl", rates=rates,
+                              audio_seconds=9.0, decode_seconds=0.1, utterances=[], failed=[])
+    header, row, note = results_table([report])
+    assert row.split()[2:5] == ["-", "-", "-"] and "%" not in row
+    assert note == ("m.tflite on noise: no speech in the references; 3 word(s) in 2 of 3 "
+                    "transcripts (should be none)")

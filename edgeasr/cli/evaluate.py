@@ -120,14 +120,22 @@ def results_table(reports) -> list[str]:
     head = f"{'decoding':{dw}s} " if with_decoding else ""
     lines = [(f"{'model':{mw}s} {'test set':{sw}s} {head}"
               f"{'WER':>7s} {'CER':>7s} {'TER':>7s} {'utts':>5s} {'RTF':>7s}")]
+    notes = []
     for report, model, test_set, label in zip(reports, models, sets, labels):
         r = report.rates
         rtf = report.decode_seconds / max(report.audio_seconds, 1e-9)
         cell = f"{label:{dw}s} " if with_decoding else ""
-        lines.append(f"{model:{mw}s} {test_set:{sw}s} {cell}"
-                     f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {percent(r.ter):>7s} "
-                     f"{r.utterances:5d} {rtf:7.4f}")
-    return lines
+        if r.words == 0:  # nothing but non-speech: an error rate has nothing to divide by
+            rates = f"{'-':>7s} {'-':>7s} {'-':>7s}"
+            notes.append(f"{model} on {test_set}{' (' + label + ')' if with_decoding else ''}: "
+                         f"no speech in the references; {round(r.wer)} word(s) in "
+                         f"{r.utterances - r.exact} of {r.utterances} transcripts (should be "
+                         f"none)")
+        else:
+            rates = f"{100 * r.wer:6.2f}% {100 * r.cer:6.2f}% {percent(r.ter):>7s}"
+        lines.append(f"{model:{mw}s} {test_set:{sw}s} {cell}{rates} {r.utterances:5d} "
+                     f"{rtf:7.4f}")
+    return lines + notes
 
 
 def distinct_names(paths: Sequence[str | os.PathLike],
