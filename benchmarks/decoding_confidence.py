@@ -2,14 +2,16 @@
 decode to.
 
 Usage: python benchmarks/decoding_confidence.py LOG_PROBS.npz [...] --lm LM.arpa [--lm ...]
-           [--model M.tflite ...]
+           [--model M.tflite ...] [--drop-below 0 0.3 0.5 ...]
 
 For every file (from benchmarks/decoding_dump.py): each decoder's hypothesis words are
 aligned to the reference (jiwer); a word is right when the alignment keeps it. AUC is the
 probability that a right word has a higher confidence than a wrong one (0.5: no better than
 chance). "max-frame" is the confidence edgeasr 0.1 reported (highest frame probability of
 each character, averaged over the word); the others are this release's. With --model, also
-decodes 2 s of silence, of quiet and of loud white noise, and a 440 Hz tone.
+decodes 2 s of silence, of quiet and of loud white noise, and a 440 Hz tone. With
+--drop-below C..., also the WER each decoder would have if words under confidence C were
+left out.
 """
 
 from __future__ import annotations
@@ -76,11 +78,15 @@ def main() -> None:
     parser.add_argument("log_probs", nargs="+")
     parser.add_argument("--lm", action="append", required=True)
     parser.add_argument("--model", action="append", default=[])
+    parser.add_argument("--drop-below", type=float, nargs="+", default=[],
+                        help="also: WER when the words under each of these confidences are "
+                             "dropped (what a confidence threshold would cost or gain)")
     args = parser.parse_args()
     from edgeasr_device.decoding import DecodingOptions, make_decoder
     from edgeasr_device.vocab import Vocabulary
 
     lms = args.lm * len(args.log_probs) if len(args.lm) == 1 else args.lm
+    drops = []
     print("| set | decoder | words | wrong | AUC right vs wrong | mean conf. right | "
           "mean conf. wrong |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -92,22 +98,44 @@ def main() -> None:
             ("beam 16", DecodingOptions(method="beam")),
             ("beam 16 + LM", DecodingOptions(method="beam", lm=lm))]}
         results = {"greedy (max-frame, 0.1)": [], **{k: [] for k in decoders}}
+        kept = {k: [] for k in decoders}  # per decoder, per utterance: (word, confidence)
         for lp, ref in zip(arrays, meta["references"]):
             greedy = decoders["greedy"].decode(lp)
             old = max_frame_confidence(lp, vocabulary)
             results["greedy (max-frame, 0.1)"].append(
                 labelled(ref, list(zip([w.text for w in greedy.words], old))))
             for name, decoder in decoders.items():
-                words = decoder.decode(lp).words
-                results[name].append(labelled(ref, [(w.text, w.confidence) for w in words]))
+                words = [(w.text, w.confidence) for w in decoder.decode(lp).words]
+                results[name].append(labelled(ref, words))
+                kept[name].append(words)
         for name, rows in results.items():
             right = [c for ok, cs in rows for o, c in zip(ok, cs) if o]
             wrong = [c for ok, cs in rows for o, c in zip(ok, cs) if not o]
             print(f"| {path.rsplit('/', 1)[-1][:-4]} | {name} | {len(right) + len(wrong)} | "
                   f"{len(wrong)} | {auc(right, wrong):.3f} | {np.mean(right):.3f} | "
                   f"{np.mean(wrong) if wrong else float('nan'):.3f} |")
+        if args.drop_below:
+            drops.append((path, meta["references"], kept))
+    if args.drop_below:
+        _dropped_wer(drops, args.drop_below)
     for model_path, lm in zip(args.model, lms[::max(1, len(lms) // max(1, len(args.model)))]):
         _non_speech(model_path, lm)
+
+
+def _dropped_wer(drops, thresholds: list[float]) -> None:
+    """WER per set and decoder with the words below each confidence threshold left out."""
+    import jiwer
+
+    print("\nWER with the words below a confidence dropped\n")
+    print("| set | decoder | " + " | ".join(f"< {c:g}" for c in thresholds) + " |")
+    print("|---|---|" + "---:|" * len(thresholds))
+    for path, refs, kept in drops:
+        for name, utterances in kept.items():
+            cells = []
+            for c in thresholds:
+                hyps = [" ".join(w for w, conf in words if conf >= c) for words in utterances]
+                cells.append(f"{100 * jiwer.wer(refs, hyps):.2f}%")
+            print(f"| {path.rsplit('/', 1)[-1][:-4]} | {name} | " + " | ".join(cells) + " |")
 
 
 def _non_speech(model_path: str, lm: str) -> None:

@@ -1,14 +1,19 @@
 """What models say about audio with no speech in it: held-out noise clips, silence, tones.
 
 Usage: python benchmarks/nonspeech.py --model A.tflite [--model B.tflite ...]
-           --manifest NONSPEECH_DEV.jsonl [--beam-width N] [--lm LM.arpa] [--json OUT]
+           --manifest NONSPEECH_DEV.jsonl [--beam-width N] [--lm LM.arpa]
+           [--vad [--speech SPEECH_DEV.jsonl]] [--json OUT]
 
 Every clip of the manifest (its texts are ignored: all of it is non-speech, e.g. the held-out
 noise clips of ``recipes/english-real/data.py nonspeech``), plus 2 s of digital silence, of
 quiet (RMS 0.003) and loud (RMS 0.1) white noise and a 440 Hz tone, is transcribed by each
 model (greedy unless a beam flag is given). Reported per model: how many clips came out with
 any word (the goal is none), the words per clip, the highest word confidence any of them got,
-and the words themselves. Prints a markdown table.
+and the words themselves. With ``--vad``, also the share of 30 ms frames of the recorded
+clips that each voice-activity detector of the device package calls speech (whether a VAD in
+front could keep the noise away from the model), and with ``--speech``, how many clips of a
+speech manifest each VAD finds no speech in at all (what gating by it would lose). Prints
+markdown tables.
 """
 
 from __future__ import annotations
@@ -52,12 +57,31 @@ def measure(recognizer: Recognizer, clips: list[tuple[str, np.ndarray]]) -> dict
             "per_clip": {name: r.text for name, r in results}}
 
 
+def vad_shares(clips: list[tuple[str, np.ndarray]], rate: int) -> dict[str, list[float]]:
+    """Per VAD kind available here, each clip's share of frames called speech."""
+    from edgeasr_device.vad import make_vad, webrtc_available
+
+    kinds = [("energy", 2)] + ([("webrtc", 2), ("webrtc", 3)] if webrtc_available() else [])
+    shares = {}
+    for kind, aggressiveness in kinds:
+        values = []
+        for _, audio in clips:
+            vad = make_vad(kind, rate, aggressiveness)
+            n = vad.frame_samples
+            flags = [vad.is_speech(audio[i:i + n]) for i in range(0, len(audio) - n + 1, n)]
+            values.append(float(np.mean(flags)) if flags else 0.0)
+        shares[f"{kind} (aggressiveness {aggressiveness})"] = values
+    return shares
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", action="append", required=True)
     parser.add_argument("--manifest", required=True)
     parser.add_argument("--beam-width", type=int)
     parser.add_argument("--lm")
+    parser.add_argument("--vad", action="store_true")
+    parser.add_argument("--speech", help="with --vad: a speech manifest (e.g. FSDD dev)")
     parser.add_argument("--json")
     args = parser.parse_args()
     options = DecodingOptions()
@@ -84,6 +108,20 @@ def main() -> int:
         made = " / ".join(f'"{t}"' if t else "-" for t in gen["per_clip"].values())
         print(f"| {Path(model).name} | {rec['with_words']}/{rec['clips']} | {rec['words']} | "
               f"{rec['max_confidence']:.2f} | {said} | {made} |")
+    if args.vad:
+        out["vad"] = vad_shares(recorded, rate)
+        speech = {}
+        if args.speech:
+            clips = [(Path(p).name, load_audio(p, rate)) for p, _ in read_manifest(args.speech)]
+            speech = out["vad_speech"] = vad_shares(clips, rate)
+        print(f"\n| VAD | non-speech: share of frames called speech | non-speech: clips mostly "
+              f"speech (> 50%) |" + (" speech: clips with no speech frame |" if speech else ""))
+        print("|---|---:|---:|" + ("---:|" if speech else ""))
+        for kind, shares in out["vad"].items():
+            missed = speech.get(kind)
+            print(f"| {kind} | {np.mean(shares):.2f} | {sum(v > 0.5 for v in shares)}/"
+                  f"{len(shares)} |" + (f" {sum(v == 0 for v in missed)}/{len(missed)} |"
+                                        if missed is not None else ""))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
     return 0
