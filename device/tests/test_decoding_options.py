@@ -58,9 +58,9 @@ def test_beam_options_round_trip_through_json(tmp_path):
     assert DecodingOptions.from_dict(data) == options
     assert hash(options) == hash(DecodingOptions.from_dict(data))
     assert options.replace(lm=None).lm is None
-    off = options.replace(blank_skip=None)
-    assert DecodingOptions.from_dict(json.loads(json.dumps(off.to_dict()))).blank_skip is None
-    assert DecodingOptions.from_dict({"method": "beam"}).blank_skip == 0.999  # older files
+    on = options.replace(blank_skip=0.999)
+    assert DecodingOptions.from_dict(json.loads(json.dumps(on.to_dict()))).blank_skip == 0.999
+    assert DecodingOptions.from_dict({"method": "beam"}).blank_skip is None  # older files
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -181,10 +181,11 @@ class DecodingOptions:
         beam_threshold: prefixes scoring more than this (natural log) below the best are
             dropped at each frame; ``inf`` keeps ``beam_width`` whatever their scores.
         blank_skip: a frame where the blank has at least this probability starts no new
-            token, only carries the prefixes on (a third to a half of a CTC model's frames
-            are such; on the starter model's real dev sets 0.999 left every transcript with
-            the LM as it was and decoded digit strings 1.2x faster, sentences as fast:
-            docs/benchmarks.md); None searches every frame.
+            token, only carries the prefixes on; None (default) searches every frame. A
+            third to a half of a CTC model's frames are such, yet on the starter model's
+            real dev sets 0.999 was only 0.95-1.05x as fast with an LM and 1.2x on digit
+            strings without one (docs/benchmarks.md, ``benchmarks/decoding_ab.py``), with no
+            transcript changed with the LM.
         oov_penalty: natural log taken off a word the ``lm`` does not know (on top of its
             ``<unk>`` probability, before ``lm_weight``); hotwords are exempt.
         grammar: Home Assistant sentence templates (hassil YAML file or folder) for
@@ -211,7 +212,7 @@ class DecodingOptions:
     hotwords: tuple[str, ...] = ()
     token_min_logp: float = -10.0
     beam_threshold: float = 10.0
-    blank_skip: float | None = 0.999
+    blank_skip: float | None = None
     oov_penalty: float = 20.0
     grammar: str | None = None
     grammar_mode: str = "strict"
