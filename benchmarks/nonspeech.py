@@ -114,8 +114,8 @@ def main() -> int:
         if args.speech:
             clips = [(Path(p).name, load_audio(p, rate)) for p, _ in read_manifest(args.speech)]
             speech = out["vad_speech"] = vad_shares(clips, rate)
-        print(f"\n| VAD | non-speech: share of frames called speech | non-speech: clips mostly "
-              f"speech (> 50%) |" + (" speech: clips with no speech frame |" if speech else ""))
+        print("\n| VAD | non-speech: share of frames called speech | non-speech: clips mostly "
+              "speech (> 50%) |" + (" speech: clips with no speech frame |" if speech else ""))
         print("|---|---:|---:|" + ("---:|" if speech else ""))
         for kind, shares in out["vad"].items():
             missed = speech.get(kind)

@@ -16,7 +16,7 @@ def test_throughput_rows_have_the_figures_the_gpu_tables_need(tmp_path):
         [sys.executable, str(REPO / "benchmarks/train_throughput.py"), "--preset", "tiny",
          "--preset", "no-such-preset", "--batch", "2", "--seconds", "1", "--steps", "1",
          "--warmup", "1", "--timeout", "300", "--json", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=REPO)
+        check=False, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     assert lines[1].startswith("| tiny | ") and lines[2].startswith("| no-such-preset | failed")
