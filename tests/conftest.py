@@ -26,7 +26,10 @@ def _private_cache(tmp_path_factory):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+    try:  # device/tests/conftest.py adds it too (for the device tests run alone)
+        parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+    except ValueError:
+        pass
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,6 +6,15 @@ from pathlib import Path
 
 import pytest
 
+def pytest_addoption(parser):
+    """``--slow`` for the device tests run alone (on a Pi, or ``pytest device/tests``); in a
+    whole-repository run tests/conftest.py has added it already."""
+    try:
+        parser.addoption("--slow", action="store_true", help="also run tests marked slow")
+    except ValueError:
+        pass
+
+
 #: float32 exports written by edgeasr 0.1.0 (untrained weights), kept in the repository.
 LEGACY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "legacy_v1"
 
