@@ -72,8 +72,10 @@ def _cold(decoder, arrays) -> tuple[list[str], float, float]:
     """Every utterance decoded with the scorer's caches emptied first (not timed), as
     pyctcdecode starts each ``decode`` with empty caches: (texts, CPU s, wall s)."""
     texts, cpu, wall = [], 0.0, 0.0
+    scorer = getattr(decoder, "scorer", None)
     for lp in arrays:
-        decoder.scorer.clear_caches()
+        if scorer is not None:
+            scorer.clear_caches()
         started, used = time.perf_counter(), time.process_time()
         texts.append(decoder.decode(lp).text)
         wall += time.perf_counter() - started

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from decoding import load, wer  # benchmarks/decoding.py
+from decoding import _cold, load, wer  # benchmarks/decoding.py
 
 
 def parse_settings(pairs: list[str]) -> dict:
@@ -30,18 +29,6 @@ def parse_settings(pairs: list[str]) -> dict:
         name, _, value = pair.partition("=")
         out[name] = None if value.lower() == "none" else json.loads(value)
     return out
-
-
-def timed(decoder, arrays) -> tuple[list[str], float]:
-    scorer = getattr(decoder, "scorer", None)
-    texts, used = [], 0.0
-    for lp in arrays:
-        if scorer is not None and hasattr(scorer, "clear_caches"):
-            scorer.clear_caches()
-        started = time.process_time()
-        texts.append(decoder.decode(lp).text)
-        used += time.process_time() - started
-    return texts, used
 
 
 def main() -> None:
@@ -73,7 +60,7 @@ def main() -> None:
             texts = {}
             for _ in range(max(1, args.passes)):
                 for key, decoder in decoders.items():
-                    texts[key], used = timed(decoder, arrays)
+                    texts[key], used, _ = _cold(decoder, arrays)
                     best[key] = min(best[key], used)
             rates = {k: wer(meta["references"], t) for k, t in texts.items()}
             print(f"| {Path(path).stem} | {'yes' if lm else 'no'} | {100 * rates['A']:.2f}% | "

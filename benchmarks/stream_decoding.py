@@ -58,6 +58,14 @@ class WholeUtterance:
         return self._decoder.decode(log_probs)
 
 
+def summary(finishes: list[float], finals: list, cpu: float, seconds: float) -> dict:
+    """``finish()`` wall times (s) -> median / p90 / max ms, and CPU s per audio second."""
+    ms = np.array(finishes) * 1000
+    return {"finish_ms_median": float(np.median(ms)), "finish_ms_p90": float(np.percentile(ms, 90)),
+            "finish_ms_max": float(ms.max()), "cpu_per_audio_second": cpu / seconds,
+            "finals": finals}
+
+
 def run_mode(recognizer: Recognizer, audios: list[np.ndarray], block: int) -> dict:
     endpoint = EndpointOptions(trailing_silence=None)
     finishes, finals = [], []
@@ -72,10 +80,7 @@ def run_mode(recognizer: Recognizer, audios: list[np.ndarray], block: int) -> di
         finals.append(final)
     cpu = time.process_time() - cpu
     seconds = sum(a.shape[0] for a in audios) / recognizer.sample_rate
-    ms = np.array(finishes) * 1000
-    return {"finish_ms_median": float(np.median(ms)), "finish_ms_p90": float(np.percentile(ms, 90)),
-            "finish_ms_max": float(ms.max()), "cpu_per_audio_second": cpu / seconds,
-            "finals": finals}
+    return summary(finishes, finals, cpu, seconds)
 
 
 def replay_mode(decoder, log_probs: list[np.ndarray], block: int, seconds: float,
@@ -96,10 +101,7 @@ def replay_mode(decoder, log_probs: list[np.ndarray], block: int, seconds: float
         finishes.append(time.perf_counter() - started)
         finals.append(final)
     cpu = time.process_time() - cpu
-    ms = np.array(finishes) * 1000
-    return {"finish_ms_median": float(np.median(ms)), "finish_ms_p90": float(np.percentile(ms, 90)),
-            "finish_ms_max": float(ms.max()), "cpu_per_audio_second": cpu / seconds,
-            "finals": finals}
+    return summary(finishes, finals, cpu, seconds)
 
 
 def words(transcript) -> list[tuple[str, float, float]]:

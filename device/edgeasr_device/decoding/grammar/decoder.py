@@ -112,10 +112,7 @@ class GrammarDecoder:
 
     def decode(self, log_probs: np.ndarray) -> Transcript:
         """``(T, V)`` log-probabilities -> transcript with ``intent`` or ``no_match``."""
-        lp = np.asarray(log_probs)
-        if lp.ndim != 2 or lp.shape[1] != self.vocabulary.size:
-            raise VocabularyError(f"log_probs must have shape (T, {self.vocabulary.size}) for "
-                                  f"this vocabulary, got {lp.shape}")
+        lp = _checked(log_probs, self.vocabulary)
         if lp.shape[0] == 0:
             return _no_match("the audio gave no frames")
         if self.mode == "bias":
@@ -233,11 +230,7 @@ class GrammarStream:
 
     def feed(self, log_probs: np.ndarray) -> None:
         """Search ``(T, V)`` more frames of the utterance."""
-        lp = np.asarray(log_probs)
-        size = self.decoder.vocabulary.size
-        if lp.ndim != 2 or lp.shape[1] != size:
-            raise VocabularyError(f"log_probs must have shape (T, {size}) for this "
-                                  f"vocabulary, got {lp.shape}")
+        lp = _checked(log_probs, self.decoder.vocabulary)
         if not lp.shape[0]:
             return
         if self._strict is not None:
@@ -262,6 +255,15 @@ class GrammarStream:
             return self.decoder._parse_biased(self._biased.finish())
         lp = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
         return self.decoder._judge(self.decoder.closest(lp, self._strict.result()))
+
+
+def _checked(log_probs: np.ndarray, vocabulary: Vocabulary) -> np.ndarray:
+    """``log_probs`` as an array of shape ``(T, V)`` for ``vocabulary``, or VocabularyError."""
+    lp = np.asarray(log_probs)
+    if lp.ndim != 2 or lp.shape[1] != vocabulary.size:
+        raise VocabularyError(f"log_probs must have shape (T, {vocabulary.size}) for this "
+                              f"vocabulary, got {lp.shape}")
+    return lp
 
 
 def _transcript(words: list[Word]) -> Transcript:
