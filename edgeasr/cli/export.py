@@ -47,3 +47,38 @@ def export(run_dir, out_path, quantize, calibration, checkpoint, streaming, chun
                    f"greedy transcripts equal {100 * p.transcript_agreement:.0f}%")
         for keras_text, lite_text in p.mismatches:
             click.echo(f"  keras: {keras_text!r}\n  tflite: {lite_text!r}")
+
+
+@cli.command("import")
+@click.argument("model")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="A new run folder; `edgeasr train --init OUT` fine-tunes it.")
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
+              help="Manifest of speech like the model's training data: batch norm's input "
+                   "statistics are measured on it (strongly advised before training).")
+@click.option("--calibration-utterances", type=click.IntRange(min=1), default=64,
+              show_default=True)
+@friendly_errors
+def import_(model, out_dir, calibration, calibration_utterances) -> None:
+    """Turn an exported whole-file MODEL (.tflite, or a packaged name such as en-starter)
+    back into a run folder, so it can be fine-tuned or evaluated in Keras.
+
+    Conv-family models (small, tiny, edge-*). An int8 file gives its dequantised weights.
+    """
+    from edgeasr_device.artifact import read_metadata
+    from edgeasr_device.models import resolve_model
+    from edgeasr_export.exporter import calibration_audio
+    from edgeasr_export.importer import import_model
+
+    path = str(resolve_model(model))
+    audio = None
+    if calibration:
+        rate = read_metadata(path).sample_rate
+        audio = calibration_audio(calibration, rate, limit=calibration_utterances)
+    report = import_model(path, out_dir, audio)
+    click.echo(f"wrote {report.run} from {report.source} ({report.quantization}, "
+               f"{report.parameters:,} parameters; batch norm measured on "
+               f"{report.calibration_utterances} utterances)")
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"fine-tune it: edgeasr train --init {report.run} --train ... --dev ... --out NEW_RUN")

@@ -14,7 +14,8 @@
 # from FSDD's training recordings, default 800), NONSPEECH (non-speech clips with empty text
 # cut from the first 70% of each noise recording, which is then all the augmentation mixes
 # in; default 300; 0 leaves them out and mixes in the whole recordings, as stages 1-3 of
-# the shipped model did), WORKERS (synthesis processes).
+# the shipped model did), WORKERS (synthesis processes), DATA_ONLY=1 (stop after step 3:
+# the manifests, e.g. to carry them to another machine).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,6 +77,7 @@ repeat=$(( ${FSDD_REPEAT:-2} - 1 ))  # digits are a goal and 3% of the audio: FS
 step combine "$d/train.jsonl" "$d/train_real.jsonl" "$d/fsdd/train.jsonlx$repeat" \
   "$d/digits/digits_train.jsonl" "${synth[@]}" "${nonspeech[@]}"
 step combine "$d/dev.jsonl" "$d/so762/dev.jsonl" "$d/fsdd/dev.jsonl"
+if [ -n "${DATA_ONLY:-}" ]; then echo "DATA_ONLY: the manifests are in $d"; exit 0; fi
 
 echo "== 4/6 train ($config; real noise from $noise)"
 sed "s#\.\./shared/data/noise#$noise#" "$config" > "$out/config.yaml"
