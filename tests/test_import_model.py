@@ -73,6 +73,16 @@ def test_a_float32_export_imports_to_the_same_model(varied_run, waves, tmp_path)
                                    a.convs[0].depthwise_kernel.numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("quantization,tolerance", [("float16", 0.05), ("dynamic", 0.5)])
+def test_float16_and_dynamic_exports_import(varied_run, waves, tmp_path, quantization, tolerance):
+    export_run(varied_run, tmp_path / "m.tflite", quantization)
+    imported, _ = load_model(import_model(str(tmp_path / "m.tflite"), str(tmp_path / "i")).run)
+    original, _ = load_model(varied_run)
+    for wave in waves:
+        delta = np.abs(_keras_log_probs(imported, wave) - _keras_log_probs(original, wave)).max()
+        assert delta < tolerance
+
+
 def test_an_int8_export_imports_to_its_dequantised_weights(varied_run, waves, tmp_path):
     export_run(varied_run, tmp_path / "int8.tflite", "int8")
     report = import_model(str(tmp_path / "int8.tflite"), str(tmp_path / "imported"))

@@ -34,7 +34,7 @@ from edgeasr.models.config import ModelConfig
 from edgeasr.models.encoders.conv import ConvEncoderConfig
 from edgeasr.runs import RunDirectory, RunInfo, build_model, save_checkpoint
 from edgeasr_device.artifact import read_metadata
-from edgeasr_device.interpreter import make_interpreter
+from edgeasr_device.interpreter import interpreter_class
 from edgeasr_export.errors import ExportError
 
 __all__ = ["CHECKPOINT", "ImportReport", "calibrate_batch_norm", "import_model", "read_units"]
@@ -79,7 +79,12 @@ def _dequantized(interpreter, detail: dict) -> np.ndarray:
 
 def read_units(content: bytes, source: str) -> list[_Unit]:
     """The encoder's and classifier's kernels, in op order, each with its folded affine."""
-    interpreter = make_interpreter(content)
+    import sys
+
+    cls, _ = interpreter_class()
+    resolver = sys.modules[cls.__module__].OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    # Without delegates: XNNPACK would fold the float graph's ops into one DELEGATE node.
+    interpreter = cls(model_content=content, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     details = {d["index"]: d for d in interpreter.get_tensor_details()}
     ops = interpreter._get_ops_details()  # the only API that lists a graph's ops in order
