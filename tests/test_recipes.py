@@ -179,3 +179,29 @@ def test_synthetic_dev_voices_are_held_out_of_the_demo_and_load(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").open()]
     assert len(rows) == 3
     assert all(row["speaker"].split("+")[1] in held_out.train_variants for row in rows)
+
+
+def test_english_real_card_counts_the_stages_behind_an_imported_stage(tmp_path):
+    """A stage that `edgeasr import` wrote from the packaged model stands for that model's
+    stages in the new card; one from an unknown file is listed with epochs unknown."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("card", REPO / "recipes/english-real/card.py")
+    card = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(card)
+    out, dest = tmp_path / "out", tmp_path / "models"
+    for name, history, sha in (("run-3", [], "abc"), ("run-4", [{}, {}, {}], None)):
+        (out / name).mkdir(parents=True)
+        (out / name / "state.json").write_text(json.dumps({"history": history}))
+        if sha:
+            (out / name / "imported.json").write_text(json.dumps({"sha256": sha}))
+    stages = [out / "run-3", out / "run-4"]
+    unknown = card.stage_list(stages, dest)
+    assert unknown == [{"run": "run-3", "epochs": None, "imported_sha256": "abc"},
+                       {"run": "run-4", "epochs": 3}]
+    dest.mkdir()
+    (dest / "en-starter.json").write_text(json.dumps(
+        {"sha256": "abc", "stages": [{"run": "run", "epochs": 3}, {"run": "run-2", "epochs": 10}]}))
+    assert card.stage_list(stages, dest) == [{"run": "run", "epochs": 3},
+                                             {"run": "run-2", "epochs": 10},
+                                             {"run": "run-4", "epochs": 3}]

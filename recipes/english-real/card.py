@@ -6,6 +6,10 @@ Copies OUT_DIR/en-starter.tflite to DEST_DIR (default device/edgeasr_device/mode
 writes DEST_DIR/en-starter.json: the file's sha256, the preset, the epochs trained, the
 frame duration, and the dev WER/CER per source from OUT_DIR/wer_greedy.json and wer_lm.json
 (the reports `recipes/english-real/run.sh` writes). The device tests pin the model to it.
+
+A stage written by `edgeasr import` (imported.json: the starter model itself, when the
+earlier stages' checkpoints are gone) stands for the stages of the card whose sha256 it
+names, so the card still counts every epoch behind the model.
 """
 
 from __future__ import annotations
@@ -34,6 +38,26 @@ def rates(report_path: Path) -> dict[str, dict[str, float]]:
     return found
 
 
+def stage_list(stages: list[Path], dest: Path) -> list[dict]:
+    """``{"run", "epochs"}`` per stage, oldest first; an imported stage expands to the
+    stages of the packaged card it came from (or, without that card, says what it was)."""
+    listed = []
+    for d in stages:
+        state = json.loads((d / "state.json").read_text(encoding="utf-8"))
+        imported = d / "imported.json"
+        if not imported.is_file():
+            listed.append({"run": d.name, "epochs": len(state.get("history", []))})
+            continue
+        sha = json.loads(imported.read_text(encoding="utf-8"))["sha256"]
+        old = dest / "en-starter.json"
+        card = json.loads(old.read_text(encoding="utf-8")) if old.is_file() else {}
+        if card.get("sha256") == sha:
+            listed.extend(card["stages"])
+        else:
+            listed.append({"run": d.name, "epochs": None, "imported_sha256": sha})
+    return listed
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1])
     dest = Path(argv[2]) if len(argv) > 2 else (
@@ -45,8 +69,8 @@ def main(argv: list[str]) -> int:
     stages = [d for d in [out / "run", *(out / f"run-{k}" for k in range(2, 100))]
               if (d / "run.json").is_file()]  # run.sh's warm-restart stages, oldest first
     run = json.loads((stages[-1] / "run.json").read_text(encoding="utf-8"))
-    states = [json.loads((d / "state.json").read_text(encoding="utf-8")) for d in stages]
-    state = states[-1]
+    state = json.loads((stages[-1] / "state.json").read_text(encoding="utf-8"))
+    listed = stage_list(stages, dest)
     greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
     card = {
         "name": "en-starter",
@@ -56,9 +80,8 @@ def main(argv: list[str]) -> int:
         "preset": run.get("preset") or metadata.model.get("name", "small"),
         "quantization": metadata.quantization,
         "frame_duration": metadata.frame_duration,
-        "epochs_trained": sum(len(s.get("history", [])) for s in states),
-        "stages": [{"run": d.name, "epochs": len(s.get("history", []))}
-                   for d, s in zip(stages, states)],
+        "epochs_trained": sum(s["epochs"] or 0 for s in listed),
+        "stages": listed,
         "best_epoch": state.get("best"),  # of the last stage, whose best epoch is exported
         "dev_wer": {name: {"greedy": greedy[name]["wer"], "greedy_cer": greedy[name]["cer"],
                            "lm": lm.get(name, {}).get("wer"),
