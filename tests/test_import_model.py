@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from edgeasr.cli import main
+from edgeasr.models.adapters.naming import leaf_layers
 from edgeasr.runs import RunDirectory, load_model, save_checkpoint
 from edgeasr_device.audio import load_audio
 from edgeasr_device.decoding import log_softmax
@@ -24,7 +25,7 @@ from edgeasr_export.importer import calibrate_batch_norm, import_model
 def _batch_norms(model):
     import keras
 
-    return [layer for layer in model._flatten_layers()
+    return [layer for layer in leaf_layers(model).values()
             if isinstance(layer, keras.layers.BatchNormalization)]
 
 

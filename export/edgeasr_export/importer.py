@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from edgeasr.files import atomic_write_json
+from edgeasr.models.adapters.naming import leaf_layers
 from edgeasr.models.config import ModelConfig
 from edgeasr.models.encoders.conv import ConvEncoderConfig
 from edgeasr.runs import RunDirectory, RunInfo, build_model, save_checkpoint
@@ -212,7 +213,8 @@ def calibrate_batch_norm(model, audio: list[np.ndarray]) -> int:
     """
     import keras
 
-    norms = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    norms = [layer for layer in leaf_layers(model).values()
+             if isinstance(layer, keras.layers.BatchNormalization)]
     sums = {id(n): [0.0, 0.0, 0] for n in norms}
     originals = {}
     for norm in norms:
