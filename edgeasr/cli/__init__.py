@@ -1,4 +1,4 @@
-"""``edgeasr``: prepare | train | evaluate | export | transcribe. Thin: parse, call, print.
+"""``edgeasr``: prepare | train | evaluate | export | import | transcribe. Thin: parse, call, print.
 
 One module per group of verbs; each defines its commands on a local ``cli`` group and
 ``main`` collects them.
