@@ -65,17 +65,10 @@ def import_(model, out_dir, calibration, calibration_utterances) -> None:
 
     Conv-family models (small, tiny, edge-*). An int8 file gives its dequantised weights.
     """
-    from edgeasr_device.artifact import read_metadata
     from edgeasr_device.models import resolve_model
-    from edgeasr_export.exporter import calibration_audio
     from edgeasr_export.importer import import_model
 
-    path = str(resolve_model(model))
-    audio = None
-    if calibration:
-        rate = read_metadata(path).sample_rate
-        audio = calibration_audio(calibration, rate, limit=calibration_utterances)
-    report = import_model(path, out_dir, audio)
+    report = import_model(str(resolve_model(model)), out_dir, calibration, calibration_utterances)
     click.echo(f"wrote {report.run} from {report.source} ({report.quantization}, "
                f"{report.parameters:,} parameters; batch norm measured on "
                f"{report.calibration_utterances} utterances)")

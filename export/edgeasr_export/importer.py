@@ -24,19 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from edgeasr.files import atomic_write_json
-from edgeasr.models.adapters.naming import leaf_layers
+from edgeasr.models.adapters.naming import leaf_layers, parameter_count
 from edgeasr.models.config import ModelConfig
 from edgeasr.models.encoders.conv import ConvEncoderConfig
 from edgeasr.runs import RunDirectory, RunInfo, build_model, save_checkpoint
 from edgeasr_device.artifact import read_metadata
 from edgeasr_device.interpreter import interpreter_class
 from edgeasr_export.errors import ExportError
+from edgeasr_export.exporter import calibration_audio
 
 __all__ = ["CHECKPOINT", "ImportReport", "calibrate_batch_norm", "import_model", "read_units"]
 
@@ -80,8 +82,6 @@ def _dequantized(interpreter, detail: dict) -> np.ndarray:
 
 def read_units(content: bytes, source: str) -> list[_Unit]:
     """The encoder's and classifier's kernels, in op order, each with its folded affine."""
-    import sys
-
     cls, _ = interpreter_class()
     resolver = sys.modules[cls.__module__].OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     # Without delegates: XNNPACK would fold the float graph's ops into one DELEGATE node.
@@ -250,9 +250,11 @@ def calibrate_batch_norm(model, audio: list[np.ndarray]) -> int:
     return len(audio)
 
 
-def import_model(model_path: str, out_dir: str, calibration_audio: list[np.ndarray] | None = None) -> ImportReport:
+def import_model(model_path: str, out_dir: str, calibration: str | None = None,
+                 calibration_utterances: int = 64) -> ImportReport:
     """Write ``out_dir`` as a run (run.json, ``checkpoints/imported``, state.json) holding
-    the weights of the exported model at ``model_path``.
+    the weights of the exported model at ``model_path``; batch norm is measured on up to
+    ``calibration_utterances`` of the ``calibration`` manifest (see :func:`calibrate_batch_norm`).
 
     Raises:
         ExportError: a streaming export, another encoder family, a piece vocabulary, or a
@@ -276,7 +278,10 @@ def import_model(model_path: str, out_dir: str, calibration_audio: list[np.ndarr
         raise ExportError(f"{out_dir} already holds a run; choose a new --out folder")
     model = build_model(config, meta.vocabulary)
     _load_conv_encoder(model, read_units(content, source), source)
-    measured = calibrate_batch_norm(model, calibration_audio) if calibration_audio else 0
+    measured = 0
+    if calibration:
+        audio = calibration_audio(calibration, meta.sample_rate, limit=calibration_utterances)
+        measured = calibrate_batch_norm(model, audio)
     notes = () if measured else (
         ("no --calibration: batch-norm statistics are mean 0 / variance 1, fine for "
          "inference, a poor start for training"),)
@@ -284,12 +289,11 @@ def import_model(model_path: str, out_dir: str, calibration_audio: list[np.ndarr
     info = RunInfo(model=config, vocabulary=meta.vocabulary, train={"epochs": 0}, data={},
                    edgeasr_version=meta.edgeasr_version)
     run.path.mkdir(parents=True, exist_ok=True)
-    state = {"epoch": 0, "step": 0, "imported_from": source, "sha256": digest}
-    save_checkpoint(model, run.checkpoint_dir(CHECKPOINT), state, info)
+    save_checkpoint(model, run.checkpoint_dir(CHECKPOINT), {"epoch": 0, "step": 0}, info)
     run.write_info(info)
     atomic_write_json(run.path / "imported.json", {
         "source": source, "sha256": digest, "quantization": meta.quantization,
         "edgeasr_version": meta.edgeasr_version, "calibration_utterances": measured})
     run.write_state({"epoch": 0, "last": CHECKPOINT, "best": None, "history": []})
-    parameters = int(sum(np.prod(w.shape) for w in model.weights))
-    return ImportReport(run.path, source, meta.quantization, parameters, measured, notes)
+    return ImportReport(run.path, source, meta.quantization, parameter_count(model.weights),
+                        measured, notes)
