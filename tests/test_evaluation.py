@@ -66,10 +66,21 @@ def test_corpus_and_waveforms_give_the_same_transcripts(keras_model):
     corpus = MemoryCorpus(waves, sample_rate=16000)
     on_grid = [corpus.audio(i).astype(np.float32) / 32768.0 for i in range(len(corpus))]
     from_corpus = transcribe_corpus(keras_model.model, corpus, keras_model.vocabulary, 3)
-    assert from_corpus == transcribe_waveforms(keras_model, on_grid)
+    # Same texts and word times; confidences to float rounding (batches of different sizes
+    # run different kernels: the GRU preset's differ in the 7th digit with TF 2.21's CPU build).
+    _same(from_corpus, transcribe_waveforms(keras_model, on_grid))
     subset = transcribe_corpus(keras_model.model, corpus, keras_model.vocabulary, 2,
                                indices=[4, 0, 2], options=DecodingOptions("greedy"))
-    assert subset == [from_corpus[4], from_corpus[0], from_corpus[2]]
+    _same(subset, [from_corpus[4], from_corpus[0], from_corpus[2]])
+
+
+def _same(got: list, want: list) -> None:
+    def times(ts):
+        return [(t.text, [(w.text, w.start, w.end) for w in t.words]) for t in ts]
+
+    assert times(got) == times(want)
+    for a, b in zip(got, want):
+        assert a.confidence == pytest.approx(b.confidence, rel=1e-5, abs=1e-12)
 
 
 def test_length_batches():

@@ -67,9 +67,14 @@ def test_a_float32_export_imports_to_the_same_model(varied_run, waves, tmp_path)
     assert info.model == load_model(varied_run)[1].model
     for wave in waves:
         assert np.abs(_keras_log_probs(imported, wave) - _keras_log_probs(original, wave)).max() < 1e-3
-    # Kernels are copied, not only the function: each conv kernel equals the original's.
+    # Kernels are copied, not only the function. Export folds each batch norm's scale into
+    # the conv before it, so a conv kernel comes back times that scale (per output channel);
+    # a depthwise kernel (its norm follows the pointwise conv) comes back as it was.
     for a, b in zip(original.encoder.blocks, imported.encoder.blocks):
-        np.testing.assert_allclose(b.residual.kernel.numpy(), a.residual.kernel.numpy(), atol=1e-6)
+        norm = a.residual_norm
+        scale = norm.gamma.numpy() / np.sqrt(norm.moving_variance.numpy() + norm.epsilon)
+        np.testing.assert_allclose(b.residual.kernel.numpy(), a.residual.kernel.numpy() * scale,
+                                   atol=1e-6)
         np.testing.assert_allclose(b.convs[0].depthwise_kernel.numpy(),
                                    a.convs[0].depthwise_kernel.numpy(), atol=1e-6)
 

@@ -19,6 +19,7 @@ from edgeasr_device.vocab import Vocabulary
 from edgeasr_export.convert import export_mode
 from edgeasr_export.errors import ExportError
 from edgeasr_export.exporter import export_run
+from edgeasr_export.ranges import output_scales
 from edgeasr_export.streaming import keras_runner, streaming_spec
 
 LEGACY_RUN = REPO / "tests" / "fixtures" / "legacy_v1" / "run-tiny"
@@ -124,3 +125,36 @@ def test_export_cli_streaming_flags(tmp_path):
     result = runner.invoke(main, ["export", "--run", str(LEGACY_RUN), "--out", str(out),
                                   "--chunk-frames", "3"])
     assert result.exit_code != 0 and "--chunk-frames needs --streaming" in result.output
+
+
+def _classifier_dtypes(path) -> set:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    return {tensors[op["outputs"][0]]["dtype"] for op in interpreter._get_ops_details()
+            if op["op_name"] == "FULLY_CONNECTED"}
+
+
+def test_int8_chunked_graph_is_quantised_as_the_whole_graph(tmp_path, speech_corpus):
+    """Same calibration audio -> the same int8 scale on every conv and residual output (the
+    whole graph's ranges, edgeasr_export.ranges), the output layer in float in both, and the
+    same log-probs up to the float frontends' rounding."""
+    manifest = speech_corpus / "train.jsonl"
+    whole = export_run(LEGACY_RUN, tmp_path / "w.tflite", "int8", calibration_manifest=manifest)
+    chunk = export_run(LEGACY_RUN, tmp_path / "s.tflite", "int8", calibration_manifest=manifest,
+                       streaming=True, chunk_frames=4)
+    assert _classifier_dtypes(whole.path) == _classifier_dtypes(chunk.path) == {np.float32}
+    a, b = (output_scales(p.read_bytes()) for p in (whole.path, chunk.path))
+    kinds = [key[0] for key in a]
+    assert kinds.count("CONV_2D") >= 5 and "DEPTHWISE_CONV_2D" in kinds and "ADD" in kinds, a
+    # equal up to float rounding: a range the chunked graph's concatenations share with a
+    # state input may move a scale in its 7th digit (unshared, they differed by up to 50%)
+    assert a.keys() == b.keys() and all(np.isclose(a[k], b[k], rtol=1e-5) for k in a), (a, b)
+    audio = Recognizer(whole.path).waveform(speech_corpus / "utt1.wav")
+    lp_whole = TfliteModel(whole.path).log_probs(audio)
+    lp_chunk = StreamingTfliteModel(chunk.path).log_probs(audio)
+    assert lp_whole.shape == lp_chunk.shape
+    agreement = (lp_whole.argmax(-1) == lp_chunk.argmax(-1)).mean()
+    delta = np.abs(np.exp(lp_whole) - np.exp(lp_chunk)).max()
+    assert agreement > 0.97 and delta < 0.2, (agreement, delta)

@@ -31,17 +31,27 @@ from edgeasr_export.ops import check_builtin_ops
 Quantization = Literal["float32", "float16", "dynamic", "int8"]
 QUANTIZATIONS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
 FRONTEND_SCOPE = "/frontend"
+#: The output layer runs in float (int8 hidden in, float logits out): as one int8
+#: FULLY_CONNECTED its logits had steps of ~0.8 nats, and the whole-utterance graph (whose
+#: time axis is dynamic) kept its bias as a separate int8 ADD that the chunked graph fused.
+CLASSIFIER_SCOPE = "classifier"
 
 
 @contextlib.contextmanager
 def export_mode(model) -> Iterator[None]:
-    """Temporarily switch the model's frontend to its export-safe (float) projections."""
-    previous = model.frontend.float_projection
+    """Temporarily switch the model to its export forms: the frontend's float projections,
+    and batch norms folded into the convolutions before them where the encoder can
+    (``fold_norms``: the same int8 ops in the whole-utterance and the chunked graph)."""
+    previous = model.frontend.float_projection, getattr(model.encoder, "fold_norms", None)
     model.frontend.float_projection = True
+    if previous[1] is not None:
+        model.encoder.fold_norms = True
     try:
         yield
     finally:
-        model.frontend.float_projection = previous
+        model.frontend.float_projection = previous[0]
+        if previous[1] is not None:
+            model.encoder.fold_norms = previous[1]
 
 
 def inference_function(model) -> Callable:
@@ -88,7 +98,8 @@ def float_tensor_names(float_model: bytes) -> list[str]:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=float_model)
-    names = [t["name"] for t in interpreter.get_tensor_details() if FRONTEND_SCOPE in t["name"]]
+    names = [t["name"] for t in interpreter.get_tensor_details()
+             if FRONTEND_SCOPE in t["name"] or CLASSIFIER_SCOPE in t["name"]]
     if not names:
         raise ExportError(
             "found no frontend tensors to keep in float; the model's frontend layer must be "
@@ -139,8 +150,12 @@ def convert(
 
 
 def _full_int8(saved: str, float_model: bytes, calibration: Iterable[np.ndarray] | None) -> bytes:
-    import tensorflow as tf
+    return whole_int8_debugger(saved, float_model, calibration).get_nondebug_quantized_model()
 
+
+def whole_int8_debugger(saved: str, float_model: bytes, calibration: Iterable[np.ndarray] | None):
+    """The whole-utterance graph calibrated on ``calibration`` (waveforms), ready to quantise:
+    a ``QuantizationDebugger`` whose ``calibrated_model`` holds the measured ranges."""
     waveforms = [np.asarray(w, dtype=np.float32) for w in (calibration or [])]
     if not waveforms:
         raise ExportError(
@@ -152,6 +167,14 @@ def _full_int8(saved: str, float_model: bytes, calibration: Iterable[np.ndarray]
         for waveform in waveforms:
             yield [waveform[None, :]]
 
+    return int8_debugger(saved, representative, float_tensor_names(float_model))
+
+
+def int8_debugger(saved: str, representative: Callable, keep_float: list[str]):
+    """Calibrate the SavedModel at ``saved`` on ``representative`` for full int8 with the
+    tensors named in ``keep_float`` left in float (the frontend and the outputs)."""
+    import tensorflow as tf
+
     converter = _converter(saved)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
@@ -160,11 +183,10 @@ def _full_int8(saved: str, float_model: bytes, calibration: Iterable[np.ndarray]
         tf.lite.OpsSet.TFLITE_BUILTINS,  # float kernels for the frontend (RFFT2D, LOG, ...)
     ]
     options = tf.lite.experimental.QuantizationDebugOptions(
-        denylisted_nodes=float_tensor_names(float_model), fully_quantize=False
+        denylisted_nodes=keep_float, fully_quantize=False
     )
     with warnings.catch_warnings():  # the debugger itself uses the deprecated tf.lite.Interpreter
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-        debugger = tf.lite.experimental.QuantizationDebugger(
+        return tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=representative, debug_options=options
         )
-        return debugger.get_nondebug_quantized_model()

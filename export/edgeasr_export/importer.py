@@ -6,8 +6,11 @@ that came as a ``.tflite`` only, can be fine-tuned again (``edgeasr train --init
 
 The file's metadata holds the model config and vocabulary; its constant tensors hold the
 weights. The graph is read in op order: every convolution or fully connected op is one
-kernel, and the constant MULs and ADDs that follow it (batch norm in inference form,
-``y = x * scale + shift``) fold into one affine per kernel. The affines go into the Keras
+kernel, and its bias and the constant MULs and ADDs that follow it (batch norm in inference
+form, ``y = x * scale + shift``) fold into one affine per kernel. Exports since the norms
+were folded into the convolutions (``fold_norms``) hold ``kernel * scale`` and a bias, so
+the imported kernels carry the norm's scale and the affine is the bias alone: the same
+function, parametrised differently (older files keep kernel and norm apart). The affines go into the Keras
 batch-norm layers so that the model computes the same function in inference mode. An int8
 or dynamic-range file gives its dequantised weights: the imported model equals the int8
 model's arithmetic up to activation rounding, not the float model it was quantised from.
@@ -145,6 +148,9 @@ class _Cursor:
     def __init__(self, units: list[_Unit], source: str):
         self.units, self.source, self.at = units, source, 0
 
+    def peek(self) -> str | None:
+        return self.units[self.at].op if self.at < len(self.units) else None
+
     def take(self, op: str | None, what: str) -> _Unit:
         if self.at >= len(self.units) or self.units[self.at].op != op:
             got = self.units[self.at].op if self.at < len(self.units) else "the end of the graph"
@@ -181,18 +187,29 @@ def _load_conv_encoder(model, units: list[_Unit], source: str) -> None:
 
     conv(enc.prologue, enc.prologue_norm, "the prologue")
     for b, block in enumerate(enc.blocks):
-        conv(block.residual, block.residual_norm, f"block {b}'s residual")
-        for r, (sep, norm) in enumerate(zip(block.convs, block.norms)):
-            depthwise = cur.take("DEPTHWISE_CONV_2D", f"block {b} conv {r}")
-            pointwise = cur.take("CONV_2D", f"block {b} conv {r} (pointwise)")
-            if not np.allclose(depthwise.scale, 1.0):
-                raise ExportError(f"{source}: block {b} conv {r} scales between its depthwise "
-                                  "and pointwise kernels; not a graph `edgeasr export` writes")
-            _set(sep.depthwise_kernel, depthwise.kernel, source)
-            _set(sep.pointwise_kernel, pointwise.kernel, source)
-            # A depthwise bias d passes through the pointwise kernel P: P^T d, then the affine.
-            through = depthwise.shift @ pointwise.kernel[0]
-            _set_norm(norm, pointwise.scale, pointwise.shift + pointwise.scale * through, source)
+        # The residual's 1x1 conv comes before, between or after the block's separable
+        # convs, as the converter orders the graph; each pointwise follows its depthwise.
+        r, residual_done = 0, False
+        while r < len(block.convs) or not residual_done:
+            if r < len(block.convs) and (residual_done or cur.peek() == "DEPTHWISE_CONV_2D"):
+                sep, norm = block.convs[r], block.norms[r]
+                depthwise = cur.take("DEPTHWISE_CONV_2D", f"block {b} conv {r}")
+                pointwise = cur.take("CONV_2D", f"block {b} conv {r} (pointwise)")
+                if not np.allclose(depthwise.scale, 1.0):
+                    raise ExportError(f"{source}: block {b} conv {r} scales between its "
+                                      "depthwise and pointwise kernels; not a graph "
+                                      "`edgeasr export` writes")
+                _set(sep.depthwise_kernel, depthwise.kernel, source)
+                _set(sep.pointwise_kernel, pointwise.kernel, source)
+                # A depthwise bias d passes through the pointwise kernel P: P^T d, then the
+                # affine.
+                through = depthwise.shift @ pointwise.kernel[0]
+                _set_norm(norm, pointwise.scale, pointwise.shift + pointwise.scale * through,
+                          source)
+                r += 1
+            else:
+                conv(block.residual, block.residual_norm, f"block {b}'s residual")
+                residual_done = True
     conv(enc.epilogue, enc.epilogue_norm, "the epilogue")
     dense = cur.take("FULLY_CONNECTED", "the classifier")
     if not np.allclose(dense.scale, 1.0):

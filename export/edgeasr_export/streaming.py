@@ -39,9 +39,18 @@ from edgeasr_device.streaming_model import (
     ChunkRunner,
     StreamingSpec,
 )
-from edgeasr_export.convert import QUANTIZATIONS, _converter, export_mode
+from edgeasr_export.convert import (
+    CLASSIFIER_SCOPE,
+    QUANTIZATIONS,
+    _converter,
+    export_mode,
+    int8_debugger,
+    whole_int8_debugger,
+)
+from edgeasr_export.convert import write_saved_model as write_whole_saved_model
 from edgeasr_export.errors import ExportError
 from edgeasr_export.ops import check_builtin_ops
+from edgeasr_export.ranges import activation_ranges, apply_ranges
 
 #: Output frames per chunk by default: 16 frames of 20 ms (0.32 s of audio) for ``small``.
 DEFAULT_CHUNK_FRAMES = 16
@@ -168,7 +177,8 @@ def float_tensors(float_model: bytes) -> list[str]:
     names = []
     for t in interpreter.get_tensor_details():
         name = t["name"]
-        if "frontend" in name or t["index"] in keep_outputs or SAMPLES_STATE in name \
+        if "frontend" in name or CLASSIFIER_SCOPE in name or t["index"] in keep_outputs \
+                or SAMPLES_STATE in name \
                 or name.startswith(f"serving_default_{AUDIO}"):
             names.append(name)
     if not any("frontend" in n for n in names):
@@ -207,28 +217,26 @@ def convert_streaming(model, spec: StreamingSpec, quantization: str,
                 raise ExportError("int8 export needs calibration audio: pass --calibration "
                                   "MANIFEST.jsonl")
             inputs = calibration_inputs(model, spec, waveforms)
-            result = _int8(saved, float_model, inputs)
+            whole = os.path.join(tmp, "whole_model")
+            write_whole_saved_model(model, whole)
+            ranges = activation_ranges(whole_int8_debugger(
+                whole, _converter(whole).convert(), waveforms).calibrated_model)
+            result = _int8(saved, float_model, inputs, ranges)
     check_builtin_ops(result)
     return result
 
 
-def _int8(saved: str, float_model: bytes, inputs: list[dict[str, np.ndarray]]) -> bytes:
-    import tensorflow as tf
-
+def _int8(saved: str, float_model: bytes, inputs: list[dict[str, np.ndarray]],
+          ranges: dict) -> bytes:
+    """Calibrate the chunked graph on ``inputs``, then quantise it with the whole graph's
+    ``ranges`` for every convolution and residual output (:mod:`edgeasr_export.ranges`)."""
     def representative() -> Iterator[dict[str, np.ndarray]]:
         yield from inputs
 
-    converter = _converter(saved)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                                           tf.lite.OpsSet.TFLITE_BUILTINS]
-    options = tf.lite.experimental.QuantizationDebugOptions(
-        denylisted_nodes=float_tensors(float_model), fully_quantize=False)
+    debugger = int8_debugger(saved, representative, float_tensors(float_model))
+    debugger.calibrated_model, _ = apply_ranges(debugger.calibrated_model, ranges)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-        debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=representative, debug_options=options)
         return debugger.get_nondebug_quantized_model()
 
 

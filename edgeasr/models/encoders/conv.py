@@ -79,6 +79,67 @@ def _masked(x, mask):
     return x if mask is None else x * mask
 
 
+def _norm_affine(norm: layers.BatchNormalization):
+    """A batch norm at inference as ``x * scale + shift``: two (channels,) tensors."""
+    scale = ops.rsqrt(ops.add(norm.moving_variance, norm.epsilon))
+    if norm.scale:
+        scale = scale * norm.gamma
+    shift = -norm.moving_mean * scale
+    if norm.center:
+        shift = shift + norm.beta
+    return scale, shift
+
+
+def _conv_norm(conv, norm, x, *, fold: bool, scope: str, training=None,
+               padding: str | None = None, relu: bool = False):
+    """``norm(conv(x))``, then a ReLU if ``relu``: (B, T, C_in) -> (B, T', C_out).
+
+    With ``fold`` (inference only: export and streaming) the norm is folded into the
+    convolution's kernel and a bias, and the conv runs as a 2-D one on (B, 1, T, C) with its
+    bias and ReLU applied before the time axis is squeezed back, so that the exported graph
+    holds a single int8 CONV_2D (bias and ReLU fused) per conv + norm whether the time axis
+    is static (the chunked graph) or not (the whole-utterance graph). Without that, the
+    converter fused the norm only where the axis was static, and the two int8 graphs
+    differed by an int8 MUL and ADD per conv: extra rounding, and different transcripts.
+    ``padding`` overrides the layer's own (the chunked graph runs its 'same' convs as
+    'valid' over cached context). ``scope`` names the folded ops (:func:`fold_scope`).
+    """
+    padding = padding or conv.padding
+    separable = isinstance(conv, layers.SeparableConv1D)
+    if not fold:
+        if padding == conv.padding:
+            y = conv(x)
+        elif separable:
+            y = ops.separable_conv(x, conv.depthwise_kernel, conv.pointwise_kernel,
+                                   strides=conv.strides, padding=padding)
+        else:
+            y = ops.conv(x, conv.kernel, strides=conv.strides, padding=padding)
+        y = norm(y, training=training)
+        return ops.relu(y) if relu else y
+    with keras.name_scope(fold_scope(scope)):
+        scale, shift = _norm_affine(norm)
+        if conv.use_bias:
+            shift = shift + conv.bias * scale
+        strides = (1, conv.strides[0])
+        x = ops.expand_dims(x, 1)
+        if separable:
+            y = ops.separable_conv(x, ops.expand_dims(conv.depthwise_kernel, 0),
+                                   ops.expand_dims(conv.pointwise_kernel * scale, 0),
+                                   strides=strides, padding=padding)
+        else:
+            y = ops.conv(x, ops.expand_dims(conv.kernel * scale, 0), strides=strides,
+                         padding=padding)
+        y = y + shift
+        return ops.squeeze(ops.relu(y) if relu else y, 1)
+
+
+def fold_scope(name: str) -> str:
+    """The name scope of folded ops, from their place in the encoder (``block2_conv1``), not
+    from Keras' layer names (which count up per process): the same in every exported graph
+    of a model; ``edgeasr_export.ranges`` matches the whole and the chunked graph by it."""
+    return f"fold_{name}"
+
+
 class _SeparableBlock(keras.layers.Layer):
     """``repeat`` x (separable conv -> BN -> ReLU -> dropout) with a 1x1-conv residual."""
 
@@ -93,41 +154,45 @@ class _SeparableBlock(keras.layers.Layer):
         self.residual = layers.Conv1D(channels, 1, use_bias=False)
         self.residual_norm = layers.BatchNormalization(momentum=0.9)
 
-    def call(self, x, frame_mask=None, training=None):
-        skip = self.residual_norm(self.residual(x), training=training)
+    def call(self, x, frame_mask=None, training=None, fold=False):
+        skip = _conv_norm(self.residual, self.residual_norm, x, fold=fold, training=training,
+                          scope=f"{self.name}_skip")
         h = x
         for i, (conv, norm, drop) in enumerate(zip(self.convs, self.norms, self.drops)):
-            h = norm(conv(_masked(h, frame_mask)), training=training)
-            if i == len(self.convs) - 1:
-                h = h + skip
-            h = drop(ops.relu(h), training=training)
+            last = i == len(self.convs) - 1
+            h = _conv_norm(conv, norm, _masked(h, frame_mask), fold=fold, training=training,
+                           relu=not last, scope=f"{self.name}_conv{i}")
+            if last:
+                h = ops.relu(h + skip)
+            h = drop(h, training=training)
         return h
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.residual.filters)
 
-    def stream_step(self, x, masks, states: dict, prefix: str):
+    def stream_step(self, x, masks, states: dict, prefix: str, fold: bool = False):
         """One chunk (B, C, channels) -> (B, C, channels) lagged by this block's delay.
 
         ``masks``: one (B, C, 1) mask per conv; ``states``: ``prefix + "_conv{r}"`` and
-        ``prefix + "_skip"`` caches. Returns ``(h, new_states)``.
+        ``prefix + "_skip"`` caches; ``fold``: see :func:`_conv_norm`. Returns
+        ``(h, new_states)``.
         """
         chunk = ops.shape(x)[1]
         new: dict = {}
         skip_all = ops.concatenate([states[f"{prefix}_skip"], x], axis=1)
         new[f"{prefix}_skip"] = skip_all[:, chunk:]
         skip_in = skip_all[:, :chunk]
-        skip = self.residual_norm(self.residual(skip_in), training=False)
+        skip = _conv_norm(self.residual, self.residual_norm, skip_in, fold=fold,
+                          scope=f"{prefix}_skip")
         h = x
         for r, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             full = ops.concatenate([states[f"{prefix}_conv{r}"], h * masks[r]], axis=1)
             new[f"{prefix}_conv{r}"] = full[:, chunk:]
-            h = ops.separable_conv(full, conv.depthwise_kernel, conv.pointwise_kernel,
-                                   strides=1, padding="valid")
-            h = norm(h, training=False)
-            if r == len(self.convs) - 1:
-                h = h + skip
-            h = ops.relu(h)
+            last = r == len(self.convs) - 1
+            h = _conv_norm(conv, norm, full, fold=fold, padding="valid", relu=not last,
+                           scope=f"{prefix}_conv{r}")
+            if last:
+                h = ops.relu(h + skip)
         return h, new
 
 
@@ -154,19 +219,24 @@ class ConvEncoder(keras.layers.Layer):
         self.epilogue = layers.Conv1D(c.epilogue_channels, 1, use_bias=False)
         self.epilogue_norm = layers.BatchNormalization(momentum=0.9)
         self.epilogue_drop = layers.Dropout(c.dropout)
+        #: Fold each batch norm into the conv before it at inference (set by the exporter:
+        #: one int8 CONV_2D per conv + norm in every exported graph; see _conv_norm).
+        self.fold_norms = False
 
     def call(self, features, frame_mask=None, training=None):
         """``frame_mask``: (B, T, 1) float, 1 on real frames; None for a lone utterance."""
+        fold = self.fold_norms and not training
         x = self.input_norm(features, training=training)
         x = ops.pad(_masked(x, frame_mask), [[0, 0], list(self.prologue_pad), [0, 0]])
-        x = self.prologue(x)
+        x = _conv_norm(self.prologue, self.prologue_norm, x, fold=fold, training=training,
+                       relu=True, scope="prologue")
         mask = None
         if frame_mask is not None:
             mask = frame_mask[:, :: self.config.stride]
-        x = ops.relu(self.prologue_norm(x, training=training))
         for block in self.blocks:
-            x = block(x, frame_mask=mask, training=training)
-        x = ops.relu(self.epilogue_norm(self.epilogue(_masked(x, mask)), training=training))
+            x = block(x, frame_mask=mask, training=training, fold=fold)
+        x = _conv_norm(self.epilogue, self.epilogue_norm, _masked(x, mask), fold=fold,
+                       training=training, relu=True, scope="epilogue")
         return _masked(self.epilogue_drop(x, training=training), mask)
 
     def stream_step(self, features, input_mask, masks, states: dict):
@@ -176,18 +246,21 @@ class ConvEncoder(keras.layers.Layer):
         features (B, stride * C, F), input_mask (B, stride * C, 1), masks (B, sites, C, 1),
         states name -> (B, *shape) -> (hidden (B, C, epilogue_channels), new states).
         """
+        fold = self.fold_norms
         x = self.input_norm(features, training=False) * input_mask
         full = ops.concatenate([states["prologue"], x], axis=1)
         chunk = ops.shape(x)[1]
         new = {"prologue": full[:, chunk:]}
-        x = ops.relu(self.prologue_norm(self.prologue(full), training=False))
+        x = _conv_norm(self.prologue, self.prologue_norm, full, fold=fold, relu=True,
+                       scope="prologue")
         site = 0
         for b, block in enumerate(self.blocks):
             block_masks = [masks[:, site + r] for r in range(len(block.convs))]
             site += len(block.convs)
-            x, block_new = block.stream_step(x, block_masks, states, f"block{b}")
+            x, block_new = block.stream_step(x, block_masks, states, f"block{b}", fold=fold)
             new.update(block_new)
-        x = ops.relu(self.epilogue_norm(self.epilogue(x), training=False))
+        x = _conv_norm(self.epilogue, self.epilogue_norm, x, fold=fold, relu=True,
+                       scope="epilogue")
         return x, new
 
     def compute_output_shape(self, input_shape):
