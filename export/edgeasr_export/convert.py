@@ -42,16 +42,16 @@ def export_mode(model) -> Iterator[None]:
     """Temporarily switch the model to its export forms: the frontend's float projections,
     and batch norms folded into the convolutions before them where the encoder can
     (``fold_norms``: the same int8 ops in the whole-utterance and the chunked graph)."""
-    previous = model.frontend.float_projection, getattr(model.encoder, "fold_norms", None)
+    projection, fold = model.frontend.float_projection, getattr(model.encoder, "fold_norms", None)
     model.frontend.float_projection = True
-    if previous[1] is not None:
+    if fold is not None:
         model.encoder.fold_norms = True
     try:
         yield
     finally:
-        model.frontend.float_projection = previous[0]
-        if previous[1] is not None:
-            model.encoder.fold_norms = previous[1]
+        model.frontend.float_projection = projection
+        if fold is not None:
+            model.encoder.fold_norms = fold
 
 
 def inference_function(model) -> Callable:

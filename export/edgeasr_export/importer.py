@@ -10,8 +10,9 @@ kernel, and its bias and the constant MULs and ADDs that follow it (batch norm i
 form, ``y = x * scale + shift``) fold into one affine per kernel. Exports since the norms
 were folded into the convolutions (``fold_norms``) hold ``kernel * scale`` and a bias, so
 the imported kernels carry the norm's scale and the affine is the bias alone: the same
-function, parametrised differently (older files keep kernel and norm apart). The affines go into the Keras
-batch-norm layers so that the model computes the same function in inference mode. An int8
+function, parametrised differently (older files keep kernel and norm apart). The affines
+go into the Keras batch-norm layers so that the model computes the same function in
+inference mode. An int8
 or dynamic-range file gives its dequantised weights: the imported model equals the int8
 model's arithmetic up to activation rounding, not the float model it was quantised from.
 

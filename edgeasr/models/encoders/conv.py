@@ -101,21 +101,14 @@ def _conv_norm(conv, norm, x, *, fold: bool, scope: str, training=None,
     is static (the chunked graph) or not (the whole-utterance graph). Without that, the
     converter fused the norm only where the axis was static, and the two int8 graphs
     differed by an int8 MUL and ADD per conv: extra rounding, and different transcripts.
-    ``padding`` overrides the layer's own (the chunked graph runs its 'same' convs as
-    'valid' over cached context). ``scope`` names the folded ops (:func:`fold_scope`).
+    ``padding`` (folded only) overrides the layer's own: the chunked graph, always folded,
+    runs its 'same' convs as 'valid' over cached context. ``scope`` names the folded ops (:func:`fold_scope`).
     """
+    if not fold:
+        y = norm(conv(x), training=training)
+        return ops.relu(y) if relu else y
     padding = padding or conv.padding
     separable = isinstance(conv, layers.SeparableConv1D)
-    if not fold:
-        if padding == conv.padding:
-            y = conv(x)
-        elif separable:
-            y = ops.separable_conv(x, conv.depthwise_kernel, conv.pointwise_kernel,
-                                   strides=conv.strides, padding=padding)
-        else:
-            y = ops.conv(x, conv.kernel, strides=conv.strides, padding=padding)
-        y = norm(y, training=training)
-        return ops.relu(y) if relu else y
     with keras.name_scope(fold_scope(scope)):
         scale, shift = _norm_affine(norm)
         if conv.use_bias:
@@ -170,26 +163,26 @@ class _SeparableBlock(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.residual.filters)
 
-    def stream_step(self, x, masks, states: dict, prefix: str, fold: bool = False):
+    def stream_step(self, x, masks, states: dict, prefix: str):
         """One chunk (B, C, channels) -> (B, C, channels) lagged by this block's delay.
 
         ``masks``: one (B, C, 1) mask per conv; ``states``: ``prefix + "_conv{r}"`` and
-        ``prefix + "_skip"`` caches; ``fold``: see :func:`_conv_norm`. Returns
-        ``(h, new_states)``.
+        ``prefix + "_skip"`` caches. Inference only, so always folded (see
+        :func:`_conv_norm`). Returns ``(h, new_states)``.
         """
         chunk = ops.shape(x)[1]
         new: dict = {}
         skip_all = ops.concatenate([states[f"{prefix}_skip"], x], axis=1)
         new[f"{prefix}_skip"] = skip_all[:, chunk:]
         skip_in = skip_all[:, :chunk]
-        skip = _conv_norm(self.residual, self.residual_norm, skip_in, fold=fold,
+        skip = _conv_norm(self.residual, self.residual_norm, skip_in, fold=True,
                           scope=f"{prefix}_skip")
         h = x
         for r, (conv, norm) in enumerate(zip(self.convs, self.norms)):
             full = ops.concatenate([states[f"{prefix}_conv{r}"], h * masks[r]], axis=1)
             new[f"{prefix}_conv{r}"] = full[:, chunk:]
             last = r == len(self.convs) - 1
-            h = _conv_norm(conv, norm, full, fold=fold, padding="valid", relu=not last,
+            h = _conv_norm(conv, norm, full, fold=True, padding="valid", relu=not last,
                            scope=f"{prefix}_conv{r}")
             if last:
                 h = ops.relu(h + skip)
@@ -240,26 +233,25 @@ class ConvEncoder(keras.layers.Layer):
         return _masked(self.epilogue_drop(x, training=training), mask)
 
     def stream_step(self, features, input_mask, masks, states: dict):
-        """One chunk through the encoder (inference only); see
+        """One chunk through the encoder (inference only, norms always folded); see
         :meth:`ConvEncoderConfig.streaming_state` and :class:`StreamingState`.
 
         features (B, stride * C, F), input_mask (B, stride * C, 1), masks (B, sites, C, 1),
         states name -> (B, *shape) -> (hidden (B, C, epilogue_channels), new states).
         """
-        fold = self.fold_norms
         x = self.input_norm(features, training=False) * input_mask
         full = ops.concatenate([states["prologue"], x], axis=1)
         chunk = ops.shape(x)[1]
         new = {"prologue": full[:, chunk:]}
-        x = _conv_norm(self.prologue, self.prologue_norm, full, fold=fold, relu=True,
+        x = _conv_norm(self.prologue, self.prologue_norm, full, fold=True, relu=True,
                        scope="prologue")
         site = 0
         for b, block in enumerate(self.blocks):
             block_masks = [masks[:, site + r] for r in range(len(block.convs))]
             site += len(block.convs)
-            x, block_new = block.stream_step(x, block_masks, states, f"block{b}", fold=fold)
+            x, block_new = block.stream_step(x, block_masks, states, f"block{b}")
             new.update(block_new)
-        x = _conv_norm(self.epilogue, self.epilogue_norm, x, fold=fold, relu=True,
+        x = _conv_norm(self.epilogue, self.epilogue_norm, x, fold=True, relu=True,
                        scope="epilogue")
         return x, new
 
