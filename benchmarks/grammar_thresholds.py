@@ -63,7 +63,7 @@ def score(manifest: str, recognizer, grammar_path, reduced_path, holdout, pairs)
     refs = [full.parse(text) for _, text in rows]
     inside = [k for k, r in enumerate(refs) if r is not None]
     held = [k for k in inside if refs[k].name in holdout]
-    lps = {k: recognizer.log_probs(recognizer.waveform(rows[k][0])) for k in inside}
+    lps = {k: recognizer.utterance_log_probs(recognizer.waveform(rows[k][0])) for k in inside}
     _, found = closest_all(recognizer, grammar_path, [lps[k] for k in inside])
     reduced, found_held = closest_all(recognizer, reduced_path, [lps[k] for k in held])
     out = {}

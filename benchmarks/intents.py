@@ -112,7 +112,7 @@ def main() -> None:
         for manifest in args.manifest:
             rows = read_manifest(manifest)
             refs = [full.parse(text) for _, text in rows]
-            lps = [recognizer.log_probs(recognizer.waveform(audio)) for audio, _ in rows]
+            lps = [recognizer.utterance_log_probs(recognizer.waveform(audio)) for audio, _ in rows]
             results = {}
             for name, (intents, ms) in decode_all(lps, methods(args.grammar, args.lm), full,
                                                   vocab, frame).items():

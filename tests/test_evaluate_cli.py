@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +19,8 @@ def fake_evaluation(monkeypatch):
     """Replace the evaluation with one whose WER encodes (model, manifest)."""
     calls = []
 
-    def fake(model, manifest, checkpoint="best", threads=1, options=None):
+    def fake(model, manifest, checkpoint="best", threads=1, options=None, margin=None):
+        assert margin is not None  # the CLI always passes its --margin
         calls.append((model, manifest))
         wer = 0.01 * len(calls)
         return EvaluationReport(model=str(model), manifest=str(manifest),
@@ -82,3 +85,26 @@ def test_a_set_of_non_speech_clips_reports_words_not_a_rate():
     assert row.split()[2:5] == ["-", "-", "-"] and "%" not in row
     assert note == ("m.tflite on noise: no speech in the references; 3 word(s) in 2 of 3 "
                     "transcripts (should be none)")
+
+
+def test_margin_reaches_the_evaluation_and_its_report(tmp_path, monkeypatch):
+    seen = []
+
+    def fake(model, manifest, checkpoint="best", threads=1, options=None, margin=None):
+        seen.append(margin)
+        return EvaluationReport(model=str(model), manifest=str(manifest),
+                                rates=ErrorRates(wer=0.1, cer=0.05, words=10, utterances=3,
+                                                 exact=1), audio_seconds=3.0,
+                                decode_seconds=0.3, utterances=[], failed=[], margin=margin)
+
+    monkeypatch.setattr(evaluation, "evaluate", fake)
+    model, manifest, report = tmp_path / "m.tflite", tmp_path / "t.jsonl", tmp_path / "r.json"
+    model.write_bytes(b"")
+    manifest.write_text("")
+    base = ["evaluate", "--model", str(model), "--manifest", str(manifest)]
+    assert CliRunner().invoke(main, base).exit_code == 0
+    result = CliRunner().invoke(main, [*base, "--margin", "0.5", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert seen == [0.2, 0.5] and json.loads(report.read_text())["margin"] == 0.5
+    bad = CliRunner().invoke(main, [*base, "--margin", "-1"])
+    assert bad.exit_code == 2 and "--margin" in bad.output

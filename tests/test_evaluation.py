@@ -17,6 +17,7 @@ from edgeasr.evaluation.keras_model import KerasModel, length_batches
 from edgeasr.runs import load_model
 from edgeasr_device import AcousticModel, DecodingError, DecodingOptions, GreedyDecoder
 from edgeasr_device.decoding import log_softmax, make_decoder
+from edgeasr_device.margin import DEFAULT_MARGIN, pad_margin
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy_v1"
 
@@ -100,9 +101,23 @@ def test_keras_and_device_decoders_are_the_same_objects(keras_model):
     options = DecodingOptions("beam", beam_width=4)
     decoder = make_decoder(options, keras_model.vocabulary, keras_model.frame_duration)
     direct = [decoder.decode(keras_model.log_probs(w)) for w in waveforms()[:2]]
-    through_evaluation = transcribe_waveforms(keras_model, waveforms()[:2], options)
+    through_evaluation = transcribe_waveforms(keras_model, waveforms()[:2], options, margin=0)
     assert [t.text for t in through_evaluation] == [t.text for t in direct]
     assert all(t.text for t in direct)
+
+
+def test_keras_evaluation_decodes_between_the_device_margins(keras_model):
+    """Each waveform is decoded between the margins the device's Recognizer adds, and its
+    word times are seconds of the waveform itself."""
+    decoder = make_decoder(DecodingOptions(), keras_model.vocabulary, keras_model.frame_duration)
+    waves = waveforms()[:2]
+    got = transcribe_waveforms(keras_model, waves)
+    for wave, transcript in zip(waves, got):
+        padded = pad_margin(wave, DEFAULT_MARGIN, keras_model.sample_rate)
+        assert transcript.text == decoder.decode(keras_model.log_probs(padded)).text
+        duration = wave.shape[0] / keras_model.sample_rate
+        assert all(0 <= w.start <= w.end <= duration for w in transcript.words)
+    assert any(t.words for t in got)
 
 
 def test_references_are_normalised_in_the_model_language(tmp_path):

@@ -246,7 +246,7 @@ def test_device_transcribes_with_the_piece_list(piece_tflite, speech_corpus):
     recognizer = Recognizer(piece_tflite)
     audio = load_audio(speech_corpus / "utt0.wav", recognizer.sample_rate)
     result = recognizer.transcribe(audio, sample_rate=recognizer.sample_rate)
-    ids = greedy_ids(recognizer.model.log_probs(audio), 0)
+    ids = greedy_ids(recognizer.utterance_log_probs(audio), 0)
     assert result.text == recognizer.vocabulary.decode(ids)
     assert result.text == " ".join(w.text for w in result.words)
     assert W not in result.text

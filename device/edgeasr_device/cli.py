@@ -11,6 +11,7 @@ from edgeasr_device import __version__
 from edgeasr_device.cli_options import (
     decoding_options,
     friendly_errors,
+    margin_option,
     model_option,
     shown_warnings,
 )
@@ -52,10 +53,11 @@ def _verbose() -> bool:
 @click.option("--max-utterance", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Recordings longer than this (seconds) are transcribed utterance by "
                    "utterance (streamed, in bounded memory); a streaming model always is.")
+@margin_option
 @decoding_options
 @friendly_errors
 def transcribe(model_path: str, audio: tuple[str, ...], threads: int, fmt: str, as_json: bool,
-               output_dir: str | None, silence: float, max_utterance: float,
+               output_dir: str | None, silence: float, max_utterance: float, margin: float,
                decoding: DecodingOptions) -> None:
     """Transcribe audio files (wav/flac/ogg/mp3, any rate and channel count).
 
@@ -72,7 +74,8 @@ def transcribe(model_path: str, audio: tuple[str, ...], threads: int, fmt: str, 
         raise click.UsageError(f"--format {fmt} with several files needs --output-dir")
     with shown_warnings():
         recognizer = Recognizer(open_model(model_path, num_threads=threads,
-                                           native_info=_verbose()), options=decoding)
+                                           native_info=_verbose()), options=decoding,
+                                margin=margin)
     endpoint = EndpointOptions(trailing_silence=silence, max_utterance=max_utterance)
     failures = 0
     for path in audio:

@@ -6,7 +6,12 @@ import sys
 
 import click
 
-from edgeasr_device.cli_options import decoding_options, model_option, shown_warnings
+from edgeasr_device.cli_options import (
+    decoding_options,
+    margin_option,
+    model_option,
+    shown_warnings,
+)
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import EdgeAsrError
 
@@ -26,10 +31,11 @@ __all__ = ["listen"]
 @click.option("--partials/--no-partials", default=None,
               help="Show partial text [default: on a terminal].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@margin_option
 @decoding_options
 def listen(model_path: str, device: str | None, list_devices: bool, threads: int,
            trailing_silence: float, seconds: float | None, partials: bool | None,
-           as_json: bool, decoding: DecodingOptions) -> None:
+           as_json: bool, margin: float, decoding: DecodingOptions) -> None:
     """Transcribe the microphone: partial text while you speak, one line per utterance.
 
     Needs `pip install 'edgeasr-device[mic]'` (sounddevice + PortAudio).
@@ -44,7 +50,8 @@ def listen(model_path: str, device: str | None, list_devices: bool, threads: int
         from edgeasr_device.streaming import EndpointOptions
 
         with shown_warnings():
-            recognizer = Recognizer(model_path, num_threads=threads, options=decoding)
+            recognizer = Recognizer(model_path, num_threads=threads, options=decoding,
+                                    margin=margin)
         chosen = int(device) if device is not None and device.isdigit() else device
         blocks = live.microphone_blocks(recognizer.sample_rate, chosen, seconds=seconds)
         output = live.ListenOutput(sys.stdout, partials=partials, as_json=as_json)

@@ -25,7 +25,8 @@ from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.decoding.base import GRAMMAR_MODES, LM_WORD_BONUS
 from edgeasr_device.errors import DecodingError, EdgeAsrError
 
-__all__ = ["FLAGS", "decoding_options", "model_option", "options_from_flags", "shown_warnings"]
+__all__ = ["FLAGS", "decoding_options", "margin_option", "model_option", "options_from_flags",
+           "shown_warnings"]
 
 _DEFAULTS = DecodingOptions()
 
@@ -197,3 +198,13 @@ def model_option(command):
         "--model", "model_path", default=DEFAULT_MODEL, show_default=True, callback=_model_path,
         help="A .tflite file written by `edgeasr export` (--streaming too), or `en-starter`: "
              "the English model packaged with edgeasr-device (docs/starter-model.md).")(command)
+
+
+def margin_option(command):
+    """``--margin SECONDS`` (silence decoded around each utterance) as ``margin``."""
+    from edgeasr_device.margin import DEFAULT_MARGIN
+
+    return click.option(
+        "--margin", type=click.FloatRange(min=0), default=DEFAULT_MARGIN, show_default=True,
+        help="Seconds of silence decoded before and after each utterance, so that speech cut "
+             "tight keeps its first and last sounds (0: none; docs/streaming.md).")(command)

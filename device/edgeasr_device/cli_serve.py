@@ -10,7 +10,12 @@ from urllib.parse import urlparse
 
 import click
 
-from edgeasr_device.cli_options import decoding_options, model_option, shown_warnings
+from edgeasr_device.cli_options import (
+    decoding_options,
+    margin_option,
+    model_option,
+    shown_warnings,
+)
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import EdgeAsrError
 
@@ -42,11 +47,12 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @click.option("--idle-timeout", default=60.0, show_default=True, type=click.FloatRange(1),
               help="Seconds a connection may stay silent.")
 @click.option("--debug", is_flag=True, help="Log every connection and event.")
+@margin_option
 @decoding_options
 def serve(model_path: str, uri: str, zeroconf_name: str | None, threads: int, workers: int,
           language: str | None, name: str | None, no_streaming: bool, max_audio_seconds: float,
           max_chunk_bytes: int, max_connections: int, idle_timeout: float, debug: bool,
-          decoding: DecodingOptions) -> None:
+          margin: float, decoding: DecodingOptions) -> None:
     """Serve a model to Home Assistant over the Wyoming protocol (see docs/home-assistant.md).
 
     Listens on loopback unless --uri says otherwise; decoding flags (e.g. --grammar) apply
@@ -73,7 +79,8 @@ def serve(model_path: str, uri: str, zeroconf_name: str | None, threads: int, wo
                             language=language, name=name)
     try:
         with shown_warnings():
-            recognizers = [Recognizer(model_path, num_threads=threads, options=decoding)
+            recognizers = [Recognizer(model_path, num_threads=threads, options=decoding,
+                                      margin=margin)
                            for _ in range(workers)]
         service = AsrService(recognizers, options, name=Path(model_path).stem)
         with contextlib.suppress(KeyboardInterrupt):

@@ -15,6 +15,7 @@ from edgeasr_device.artifact import ArtifactMetadata
 from edgeasr_device.audio import load_audio, prepare_waveform
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
 from edgeasr_device.errors import AudioError
+from edgeasr_device.margin import DEFAULT_MARGIN, check_margin, pad_margin, shift_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -42,10 +43,13 @@ class Recognizer:
             :class:`AcousticModel`.
         num_threads: interpreter CPU threads when ``model`` is a path (else unused).
         options: how to decode (default: greedy).
+        margin: seconds of silence decoded before and after each utterance (and a stream),
+            so that speech cut tight keeps its first and last sounds
+            (:mod:`edgeasr_device.margin`); word times stay seconds of the real audio.
     """
 
     def __init__(self, model: str | os.PathLike | AcousticModel, num_threads: int = 1,
-                 options: DecodingOptions | None = None):
+                 options: DecodingOptions | None = None, margin: float = DEFAULT_MARGIN):
         if isinstance(model, (str, os.PathLike, bytes)):
             from edgeasr_device.models import resolve_model
             from edgeasr_device.streaming_model import open_model
@@ -58,6 +62,7 @@ class Recognizer:
                             f"frame_duration, vocabulary, log_probs), got {type(model).__name__}")
         self.model: AcousticModel = model
         self.options = options if options is not None else DecodingOptions()
+        self.margin = check_margin(margin)
         self.decoder: Decoder = make_decoder(self.options, model.vocabulary, model.frame_duration)
 
     @property
@@ -91,13 +96,20 @@ class Recognizer:
         """float32 (N,) at the model rate -> log-probabilities (T, V)."""
         return self.model.log_probs(waveform)
 
+    def utterance_log_probs(self, waveform: np.ndarray) -> np.ndarray:
+        """float32 (N,) at the model rate -> log-probabilities (T, V) of the waveform between
+        ``margin`` seconds of silence: frame 0 starts ``margin`` seconds before sample 0."""
+        return self.model.log_probs(pad_margin(waveform, self.margin, self.sample_rate))
+
     def decode(self, log_probs: np.ndarray) -> Transcript:
         """Log-probabilities (T, V) -> transcript, with this recogniser's decoder."""
         return self.decoder.decode(log_probs)
 
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None) -> Transcript:
         """Transcript with word times (seconds) and confidences."""
-        return self.decode(self.log_probs(self.waveform(audio, sample_rate)))
+        waveform = self.waveform(audio, sample_rate)
+        return shift_transcript(self.decode(self.utterance_log_probs(waveform)), -self.margin,
+                                end=waveform.shape[0] / self.sample_rate)
 
     def stream(self, endpoint: EndpointOptions | None = None) -> Stream:
         """A live stream: ``feed(samples) -> StreamUpdate``, ``finish() -> Transcript | None``

@@ -10,6 +10,9 @@ API (what servers and microphones call)::
 
 Word times are seconds from the start of the stream. After :meth:`Stream.finish` the
 stream starts over (time 0, fresh state); a stream is not thread-safe (one per connection).
+The recogniser's ``margin`` of silence (:mod:`edgeasr_device.margin`) is decoded before the
+stream's first sample and after its last (a buffered stream: around each utterance), and
+counts in no time.
 
 Two implementations, chosen by the model:
 
@@ -36,15 +39,15 @@ utterance is decoded whole and partials are the best-path text.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edgeasr_device.decoding import Transcript, Word
+from edgeasr_device.decoding import Transcript
 from edgeasr_device.errors import AudioError, EdgeAsrError
+from edgeasr_device.margin import margin_samples, shift_transcript
 from edgeasr_device.vad import VAD_KINDS, make_vad
 
 if TYPE_CHECKING:
@@ -105,15 +108,6 @@ class StreamUpdate:
     finals: tuple[Transcript, ...] = ()
 
 
-def shift_transcript(transcript: Transcript, seconds: float) -> Transcript:
-    """The transcript with every word time moved by ``seconds``."""
-    if not seconds:
-        return transcript
-    words = tuple(Word(w.text, w.start + seconds, w.end + seconds, w.confidence)
-                  for w in transcript.words)
-    return dataclasses.replace(transcript, words=words)
-
-
 def as_samples(samples: np.ndarray) -> np.ndarray:
     """float32 (N,) as given, int16 scaled by 1/32768; anything else is refused."""
     x = np.asarray(samples)
@@ -146,8 +140,9 @@ class Stream:
     def finish(self) -> Transcript | None:
         raise NotImplementedError
 
-    def _decode(self, log_probs: np.ndarray, start_seconds: float) -> Transcript:
-        return shift_transcript(self.recognizer.decode(log_probs), start_seconds)
+    def _decode(self, log_probs: np.ndarray, start_seconds: float,
+                end_seconds: float | None = None) -> Transcript:
+        return shift_transcript(self.recognizer.decode(log_probs), start_seconds, end_seconds)
 
     def _text(self, ids: list[int]) -> str:
         return " ".join(self._vocabulary.decode(ids).split())
@@ -168,7 +163,14 @@ class ChunkedStream(Stream):
 
     def _reset_stream(self) -> None:
         self._frame = 0  # output frames seen since the stream started
+        self._fed = 0  # samples fed since the stream started (the margins not counted)
         self._open_segment(0, [])
+        # The recogniser's margin: the stream starts after that much silence (the frames of
+        # which are the open utterance's first rows) and ends with as much (finish()).
+        self._margin = np.zeros(margin_samples(self.recognizer.margin, self.sample_rate),
+                                np.float32)
+        if self._margin.size:
+            self._consume(self._runner.feed(self._margin))
 
     def _open_segment(self, start: int, rows: list[np.ndarray]) -> None:
         self._start = start  # first output frame of the open utterance
@@ -198,16 +200,17 @@ class ChunkedStream(Stream):
         self._last = best
 
     def feed(self, samples: np.ndarray) -> StreamUpdate:
-        frames = self._runner.feed(as_samples(samples))
-        finals = self._consume(frames)
+        samples = as_samples(samples)
+        self._fed += samples.shape[0]
+        finals = self._consume(self._runner.feed(samples))
         if self._search is not None:
             return StreamUpdate(self._search.partial() if self._speech else "", tuple(finals))
         return StreamUpdate(self._text(self._ids), tuple(finals))
 
     def finish(self) -> Transcript | None:
         """Flush the lookahead and close the open utterance; the stream starts over."""
-        frames = self._runner.finish()
-        finals = self._consume(frames)
+        finals = self._consume(self._runner.feed(self._margin)) if self._margin.size else []
+        finals += self._consume(self._runner.finish())
         closing = self._close(len(self._rows)) if self._rows and self._speech else None
         self._reset_stream()
         if finals:  # endpointing closed utterances inside the flushed frames
@@ -242,13 +245,14 @@ class ChunkedStream(Stream):
 
     def _close(self, end: int) -> Transcript:
         rows, rest = self._rows[:end], self._rows[end:]
-        start = self._start * self.frame_duration
+        start = self._start * self.frame_duration - self.recognizer.margin
+        fed = self._fed / self.sample_rate  # no word ends later (the margin's frames)
         if self._search is not None and self._searched <= end:
             if self._searched < end:
                 self._search.feed(np.stack(rows[self._searched:]))
-            transcript = shift_transcript(self._search.finish(), start)
+            transcript = shift_transcript(self._search.finish(), start, fed)
         else:  # greedy, or a cut before rows the search has seen
-            transcript = self._decode(np.stack(rows), start)
+            transcript = self._decode(np.stack(rows), start, fed)
         self._open_segment(self._start + end, rest)
         return transcript
 
@@ -304,7 +308,7 @@ class BufferedStream(Stream):
         if self._utterance is not None and self._partial_every is not None \
                 and self._since_partial >= self._partial_every:
             self._since_partial = 0
-            lp = self.recognizer.log_probs(np.concatenate(self._utterance))
+            lp = self.recognizer.utterance_log_probs(np.concatenate(self._utterance))
             from edgeasr_device.decoding.greedy import greedy_ids
             self._partial = self._text(greedy_ids(lp, self._blank).tolist())
         return StreamUpdate(self._partial if self._utterance is not None else "", tuple(finals))
@@ -342,7 +346,10 @@ class BufferedStream(Stream):
         audio = np.concatenate(self._utterance)
         self._utterance = None
         self._partial = ""
-        return self._decode(self.recognizer.log_probs(audio), self._utt_start / self.sample_rate)
+        rate = self.sample_rate
+        return self._decode(self.recognizer.utterance_log_probs(audio),
+                            self._utt_start / rate - self.recognizer.margin,
+                            (self._utt_start + audio.shape[0]) / rate)
 
     def finish(self) -> Transcript | None:
         """Close the open utterance (with any audio not yet framed); the stream starts over."""

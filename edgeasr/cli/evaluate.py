@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from edgeasr.cli.common import friendly_errors
-from edgeasr_device.cli_options import decoding_options, shown_warnings
+from edgeasr_device.cli_options import decoding_options, margin_option, shown_warnings
 from edgeasr_device.decoding import DecodingOptions
 
 
@@ -34,9 +34,10 @@ def cli() -> None:
 @click.option("--compare", is_flag=True,
               help="Also decode greedily (and, with --lm, by beam search without it): one "
                    "table row per decoding.")
+@margin_option
 @decoding_options
 @friendly_errors
-def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compare,
+def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compare, margin,
              decoding: DecodingOptions) -> None:
     """WER, CER and TER (jiwer) of models on manifests; a table when there are several.
 
@@ -49,7 +50,8 @@ def evaluate(models, manifests, report_path, checkpoint, threads, max_wer, compa
 
     decodings = compared_decodings(decoding) if compare else [decoding]
     with shown_warnings():
-        reports = [run_evaluation(m, t, checkpoint=checkpoint, threads=threads, options=o)
+        reports = [run_evaluation(m, t, checkpoint=checkpoint, threads=threads, options=o,
+                                  margin=margin)
                    for o in decodings for m in models for t in manifests]
     if len(reports) == 1:
         r = reports[0].rates
@@ -173,15 +175,17 @@ def distinct_names(paths: Sequence[str | os.PathLike],
 @click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, with word times.")
 @click.option("--checkpoint", default="best", show_default=True)
+@margin_option
 @decoding_options
 @friendly_errors
-def transcribe(model_path, audio, as_json, checkpoint, decoding: DecodingOptions) -> None:
+def transcribe(model_path, audio, as_json, checkpoint, margin,
+               decoding: DecodingOptions) -> None:
     """Transcribe audio files with a run or a .tflite file (greedy unless a beam flag is
     given)."""
     from edgeasr.evaluation.evaluate import load_transcriber
 
     with shown_warnings():
-        run, _ = load_transcriber(model_path, checkpoint, options=decoding)
+        run, _ = load_transcriber(model_path, checkpoint, options=decoding, margin=margin)
     failures = 0
     for path, result in zip(audio, run([Path(a) for a in audio])):
         if isinstance(result, Exception):

@@ -14,6 +14,7 @@ import numpy as np
 from edgeasr.data.corpus import Corpus
 from edgeasr.evaluation.keras_model import KerasModel, length_batches
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
+from edgeasr_device.margin import DEFAULT_MARGIN, pad_margin, shift_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -27,13 +28,16 @@ def model_decoder(model: AcousticModel, options: DecodingOptions | None = None) 
 
 def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size: int = 16,
                       indices: Sequence[int] | None = None,
-                      options: DecodingOptions | None = None) -> list[Transcript]:
+                      options: DecodingOptions | None = None,
+                      margin: float = DEFAULT_MARGIN) -> list[Transcript]:
     """Transcripts of corpus utterances (all, or ``indices``), in that order.
 
     Args:
         model: a Keras ``CTCModel`` (e.g. the one being trained).
         corpus: int16 audio at the model rate; read one batch at a time.
         options: decoding (default: greedy).
+        margin: seconds of silence decoded around each utterance, as the device's
+            ``Recognizer`` does (:mod:`edgeasr_device.margin`).
 
     Utterances are batched by length so that little compute goes to padding.
     """
@@ -43,19 +47,30 @@ def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size:
     results: list[Transcript | None] = [None] * len(indices)
     for positions in length_batches(corpus.lengths[indices], batch_size):
         waveforms = [corpus.audio(int(indices[p])).astype(np.float32) / 32768.0 for p in positions]
-        for position, log_probs in zip(positions, acoustic.forward(waveforms)):
-            results[position] = decoder.decode(log_probs)
+        padded = [pad_margin(w, margin, acoustic.sample_rate) for w in waveforms]
+        for position, wave, log_probs in zip(positions, waveforms, acoustic.forward(padded)):
+            results[position] = _unpad(decoder.decode(log_probs), wave, margin,
+                                       acoustic.sample_rate)
     return results  # type: ignore[return-value]
 
 
+def _unpad(transcript: Transcript, waveform: np.ndarray, margin: float, rate: int) -> Transcript:
+    """Word times of a transcript decoded between margins, as seconds of ``waveform``."""
+    return shift_transcript(transcript, -margin, end=waveform.shape[0] / rate)
+
+
 def transcribe_waveforms(model: AcousticModel, waveforms: Sequence[np.ndarray],
-                         options: DecodingOptions | None = None) -> list[Transcript]:
-    """Transcripts of float32 waveforms ``(N_i,)`` at the model's sample rate, in order.
+                         options: DecodingOptions | None = None,
+                         margin: float = DEFAULT_MARGIN) -> list[Transcript]:
+    """Transcripts of float32 waveforms ``(N_i,)`` at the model's sample rate, in order,
+    each decoded between ``margin`` seconds of silence (as the device's ``Recognizer``).
 
     A model with ``log_probs_batch`` (a :class:`KerasModel`) runs them in batches of similar
     length; any other model one at a time.
     """
     decoder = model_decoder(model, options)
+    rate = model.sample_rate
+    padded = [pad_margin(w, margin, rate) for w in waveforms]
     batched = getattr(model, "log_probs_batch", None)
-    log_probs = batched(waveforms) if batched is not None else map(model.log_probs, waveforms)
-    return [decoder.decode(lp) for lp in log_probs]
+    log_probs = batched(padded) if batched is not None else map(model.log_probs, padded)
+    return [_unpad(decoder.decode(lp), w, margin, rate) for w, lp in zip(waveforms, log_probs)]

@@ -24,6 +24,7 @@ from edgeasr.text.languages import language_of
 from edgeasr.text.subword import TOKENIZER_FILE, TextEncoder, Tokenizer, text_encoder
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError
+from edgeasr_device.margin import DEFAULT_MARGIN
 from edgeasr_device.vocab import Vocabulary
 
 
@@ -37,12 +38,14 @@ class EvaluationReport:
     utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer, ter
     failed: list[dict[str, str]]  # utterances whose audio could not be read
     decoding: dict[str, Any] = field(default_factory=dict)  # DecodingOptions.to_dict()
+    margin: float = DEFAULT_MARGIN  # seconds of silence decoded around each utterance
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "manifest": self.manifest,
             "decoding": self.decoding,
+            "margin": self.margin,
             **{k: v for k, v in asdict(self.rates).items()},
             "audio_seconds": self.audio_seconds,
             "decode_seconds": self.decode_seconds,
@@ -56,14 +59,15 @@ def is_tflite(path: str | os.PathLike) -> bool:
 
 
 def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", threads: int = 1,
-                     options: DecodingOptions | None = None):
+                     options: DecodingOptions | None = None, margin: float = DEFAULT_MARGIN):
     """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory, and the
     model's sample rate. Each is an acoustic model plus the decoder ``options`` name (default
-    greedy); a path whose audio cannot be read gives its :class:`AudioError` instead."""
+    greedy), decoding each file between ``margin`` seconds of silence; a path whose audio
+    cannot be read gives its :class:`AudioError` instead."""
     if is_tflite(model_path):
         from edgeasr_device.recognizer import Recognizer
 
-        recognizer = Recognizer(model_path, num_threads=threads, options=options)
+        recognizer = Recognizer(model_path, num_threads=threads, options=options, margin=margin)
 
         def run_tflite(paths):
             results = []
@@ -93,7 +97,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
             except AudioError as err:
                 loaded.append(err)
         good = [w for w in loaded if not isinstance(w, Exception)]
-        transcripts = iter(transcribe_waveforms(model, good, options))
+        transcripts = iter(transcribe_waveforms(model, good, options, margin))
         for item in loaded:
             results.append(item if isinstance(item, Exception) else next(transcripts))
         return results
@@ -136,14 +140,16 @@ def model_encoder(model_path: str | os.PathLike) -> TextEncoder | None:
 
 def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
              checkpoint: str = "best", threads: int = 1,
-             options: DecodingOptions | None = None) -> EvaluationReport:
-    """WER/CER/TER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say."""
+             options: DecodingOptions | None = None,
+             margin: float = DEFAULT_MARGIN) -> EvaluationReport:
+    """WER/CER/TER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say,
+    each utterance between ``margin`` seconds of silence (as ``edgeasr-device`` does)."""
     utterances = read_manifest(manifest)
     normalize = language_of(model_vocabulary(model_path)).normalize
     encoder = model_encoder(model_path)
     ref_ids: list[list[int]] = []
     hyp_ids: list[list[int]] = []
-    transcribe, _ = load_transcriber(model_path, checkpoint, threads, options)
+    transcribe, _ = load_transcriber(model_path, checkpoint, threads, options, margin)
     started = time.perf_counter()
     results = transcribe([u.audio_path for u in utterances])
     decode_seconds = time.perf_counter() - started
@@ -184,4 +190,5 @@ def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
         utterances=rows,
         failed=failed,
         decoding=(options or DecodingOptions()).to_dict(),
+        margin=margin,
     )

@@ -5,7 +5,8 @@ Usage: python card.py OUT_DIR [DEST_DIR]
 Copies OUT_DIR/en-starter.tflite to DEST_DIR (default device/edgeasr_device/models) and
 writes DEST_DIR/en-starter.json: the file's sha256, the preset, the epochs trained, the
 frame duration, and the dev WER/CER per source from OUT_DIR/wer_greedy.json and wer_lm.json
-(the reports `recipes/english-real/run.sh` writes). The device tests pin the model to it.
+(the reports `recipes/english-real/run.sh` writes), with the silence margin they were decoded
+with. The device tests pin the model to it.
 
 A stage written by `edgeasr import` (imported.json: the starter model itself, when the
 earlier stages' checkpoints are gone) stands for the stages of the card whose sha256 it
@@ -72,6 +73,8 @@ def main(argv: list[str]) -> int:
     state = json.loads((stages[-1] / "state.json").read_text(encoding="utf-8"))
     listed = stage_list(stages, dest)
     greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
+    reports = json.loads((out / "wer_greedy.json").read_text(encoding="utf-8"))
+    margin = (reports[0] if isinstance(reports, list) else reports).get("margin", 0.0)
     card = {
         "name": "en-starter",
         "recipe": "recipes/english-real",
@@ -88,6 +91,7 @@ def main(argv: list[str]) -> int:
                            "utterances": greedy[name]["utterances"]}
                     for name in greedy},
         "decoding_lm": "beam 32 + 3-gram LM of the training text (edgeasr lm build --order 3)",
+        "margin": margin,  # seconds of silence decoded around each utterance (0: none)
     }
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model, dest / "en-starter.tflite")
