@@ -17,7 +17,7 @@ from edgeasr.evaluation.keras_model import KerasModel, length_batches
 from edgeasr.runs import load_model
 from edgeasr_device import AcousticModel, DecodingError, DecodingOptions, GreedyDecoder
 from edgeasr_device.decoding import log_softmax, make_decoder
-from edgeasr_device.margin import DEFAULT_MARGIN, pad_margin
+from edgeasr_device.margin import pad_margin
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy_v1"
 
@@ -107,13 +107,13 @@ def test_keras_and_device_decoders_are_the_same_objects(keras_model):
 
 
 def test_keras_evaluation_decodes_between_the_device_margins(keras_model):
-    """Each waveform is decoded between the margins the device's Recognizer adds, and its
-    word times are seconds of the waveform itself."""
+    """With a margin, each waveform is decoded between the margins the device's Recognizer
+    adds, and its word times are seconds of the waveform itself."""
     decoder = make_decoder(DecodingOptions(), keras_model.vocabulary, keras_model.frame_duration)
     waves = waveforms()[:2]
-    got = transcribe_waveforms(keras_model, waves)
+    got = transcribe_waveforms(keras_model, waves, margin=0.2)
     for wave, transcript in zip(waves, got):
-        padded = pad_margin(wave, DEFAULT_MARGIN, keras_model.sample_rate)
+        padded = pad_margin(wave, 0.2, keras_model.sample_rate)
         assert transcript.text == decoder.decode(keras_model.log_probs(padded)).text
         duration = wave.shape[0] / keras_model.sample_rate
         assert all(0 <= w.start <= w.end <= duration for w in transcript.words)

@@ -130,3 +130,24 @@ def _bare_metadata(model, vocabulary) -> ArtifactMetadata:
                             vocabulary=vocabulary, sample_rate=model.config.frontend.sample_rate,
                             frame_duration=model.config.frame_seconds, frontend=config["frontend"],
                             model=config, quantization="float32", created="")
+
+
+def test_the_margin_is_written_into_the_file_and_used_by_default(tiny_run, tmp_path):
+    """`edgeasr export --margin S`: the device decodes the file between S seconds of silence
+    unless told otherwise; a file exported without it decodes as given."""
+    from click.testing import CliRunner
+
+    from edgeasr.cli import main
+
+    out = tmp_path / "m.tflite"
+    result = CliRunner().invoke(main, ["export", "--run", str(tiny_run), "--out", str(out),
+                                       "--quantize", "float32", "--margin", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert "margin: 0.25 s" in result.output
+    assert read_metadata(out).margin == 0.25
+    assert Recognizer(out).margin == 0.25 and Recognizer(out, margin=0).margin == 0.0
+    bad = CliRunner().invoke(main, ["export", "--run", str(tiny_run), "--out", str(out),
+                                    "--margin", "9"])
+    assert bad.exit_code == 2 and "--margin" in bad.output
+    with pytest.raises(ExportError, match="margin"):
+        export_run(tiny_run, tmp_path / "x.tflite", "float32", margin=-1)

@@ -59,7 +59,7 @@ def test_ldc93s1_recipe_overfits_to_an_exact_int8_transcript(tmp_path):
     model = out / "ldc93s1_int8.tflite"
     assert model.exists()
     check = subprocess.run([str(Path(sys.executable).parent / "edgeasr-device"), "transcribe",
-                            "--margin", "0", "--model", str(model), str(src / "LDC93S1.wav")],
+                            "--model", str(model), str(src / "LDC93S1.wav")],
                            capture_output=True, text=True, check=True)
     assert check.stdout.strip() == "she had your dark suit in greasy wash water all year"
 

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 METADATA_NAME = "edgeasr"
+#: Longest silence margin a file may ask for (seconds): more is a broken or hostile file.
+MAX_MARGIN = 5.0
 FORMAT_VERSION = 1
 #: Files with a ``streaming`` entry (chunked graphs) are format 2: a reader that knows only
 #: format 1 refuses them ("made by a newer edgeasr") instead of misreading them; ordinary
@@ -91,6 +93,9 @@ class ArtifactMetadata:
         tokenizer: for a piece vocabulary, the training side's tokenizer
             (``{"kind": "sentencepiece", "model": base64 of the model file}``), which
             ``edgeasr evaluate`` uses for the token error rate; the device never reads it.
+        margin: seconds of silence the model is decoded between by default
+            (:mod:`edgeasr_device.margin`; ``edgeasr export --margin``); 0 when absent, so
+            files from before it decode as they did.
     """
 
     format_version: int
@@ -104,6 +109,7 @@ class ArtifactMetadata:
     created: str
     streaming: dict | None = None
     tokenizer: dict | None = None
+    margin: float = 0.0
 
     def to_json(self) -> bytes:
         """UTF-8 JSON bytes; ``vocabulary`` is stored via ``Vocabulary.to_dict``."""
@@ -116,6 +122,8 @@ class ArtifactMetadata:
             doc["streaming"] = self.streaming
         if self.tokenizer is not None:
             doc["tokenizer"] = self.tokenizer
+        if self.margin:
+            doc["margin"] = self.margin
         return json.dumps(doc, ensure_ascii=False, sort_keys=True, allow_nan=False).encode("utf-8")
 
     @classmethod
@@ -172,11 +180,17 @@ class ArtifactMetadata:
         if not isinstance(tokenizer, (dict, type(None))):
             raise ArtifactError(f"{source} has invalid edgeasr metadata: tokenizer = "
                                 f"{tokenizer!r}; re-export it")
+        margin = doc.get("margin", 0.0)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) \
+                or not 0 <= margin <= MAX_MARGIN:
+            raise ArtifactError(f"{source} has invalid edgeasr metadata: margin = {margin!r} "
+                                f"(seconds, 0-{MAX_MARGIN:g}); re-export it")
         return cls(format_version=version, edgeasr_version=doc["edgeasr_version"],
                    vocabulary=vocabulary, sample_rate=doc["sample_rate"],
                    frame_duration=float(doc["frame_duration"]), frontend=doc["frontend"],
                    model=doc["model"], quantization=doc["quantization"],
-                   created=doc["created"], streaming=streaming, tokenizer=tokenizer)
+                   created=doc["created"], streaming=streaming, tokenizer=tokenizer,
+                   margin=float(margin))
 
 
 def read_metadata(path_or_bytes: Source, source: str | None = None) -> ArtifactMetadata:

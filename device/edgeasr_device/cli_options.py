@@ -201,10 +201,10 @@ def model_option(command):
 
 
 def margin_option(command):
-    """``--margin SECONDS`` (silence decoded around each utterance) as ``margin``."""
-    from edgeasr_device.margin import DEFAULT_MARGIN
-
+    """``--margin SECONDS`` (silence decoded around each utterance) as ``margin``; None:
+    the model's own."""
     return click.option(
-        "--margin", type=click.FloatRange(min=0), default=DEFAULT_MARGIN, show_default=True,
+        "--margin", type=click.FloatRange(min=0), default=None,
         help="Seconds of silence decoded before and after each utterance, so that speech cut "
-             "tight keeps its first and last sounds (0: none; docs/streaming.md).")(command)
+             "tight keeps its first and last sounds (0: none) [default: what the model file "
+             "asks for, e.g. 0.2 for en-starter; 0 for a file without it; docs/streaming.md].")(command)

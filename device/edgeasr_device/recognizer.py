@@ -15,7 +15,7 @@ from edgeasr_device.artifact import ArtifactMetadata
 from edgeasr_device.audio import load_audio, prepare_waveform
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
 from edgeasr_device.errors import AudioError
-from edgeasr_device.margin import DEFAULT_MARGIN, check_margin, pad_margin, shift_transcript
+from edgeasr_device.margin import check_margin, model_margin, pad_margin, shift_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -46,10 +46,11 @@ class Recognizer:
         margin: seconds of silence decoded before and after each utterance (and a stream),
             so that speech cut tight keeps its first and last sounds
             (:mod:`edgeasr_device.margin`); word times stay seconds of the real audio.
+            None (default): the margin the model's file asks for, 0 if none.
     """
 
     def __init__(self, model: str | os.PathLike | AcousticModel, num_threads: int = 1,
-                 options: DecodingOptions | None = None, margin: float = DEFAULT_MARGIN):
+                 options: DecodingOptions | None = None, margin: float | None = None):
         if isinstance(model, (str, os.PathLike, bytes)):
             from edgeasr_device.models import resolve_model
             from edgeasr_device.streaming_model import open_model
@@ -62,7 +63,7 @@ class Recognizer:
                             f"frame_duration, vocabulary, log_probs), got {type(model).__name__}")
         self.model: AcousticModel = model
         self.options = options if options is not None else DecodingOptions()
-        self.margin = check_margin(margin)
+        self.margin = check_margin(model_margin(model) if margin is None else margin)
         self.decoder: Decoder = make_decoder(self.options, model.vocabulary, model.frame_duration)
 
     @property

@@ -79,6 +79,10 @@ def test_metadata_json_roundtrip():
     doc = json.loads(data.decode("utf-8"))
     assert doc["format_version"] == 1 and doc["vocabulary"]["blank_index"] == 0
     assert ArtifactMetadata.from_json(data, "m.tflite") == META
+    assert "margin" not in doc and META.margin == 0.0  # files from before margins read the same
+    with_margin = replace(META, margin=0.2)
+    assert json.loads(with_margin.to_json())["margin"] == 0.2
+    assert ArtifactMetadata.from_json(with_margin.to_json(), "m.tflite") == with_margin
 
 
 @pytest.mark.parametrize("mutate, fragment", [
@@ -95,6 +99,10 @@ def test_metadata_json_roundtrip():
     (lambda d: d.update(frame_duration=float("nan")), "must be positive and finite"),
     (lambda d: d.update(frontend=[]), "frontend = []"),
     (lambda d: d["vocabulary"].update(blank_index=99), "invalid vocabulary"),
+    (lambda d: d.update(margin=-0.1), "margin = -0.1"),
+    (lambda d: d.update(margin=3600), "margin = 3600"),
+    (lambda d: d.update(margin="0.2"), "margin = '0.2'"),
+    (lambda d: d.update(margin=True), "margin = True"),
 ])
 def test_metadata_json_validation(mutate, fragment):
     doc = json.loads(META.to_json())

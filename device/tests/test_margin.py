@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from edgeasr_device.decoding import Transcript, Word
-from edgeasr_device.margin import DEFAULT_MARGIN, pad_margin, shift_transcript
+from edgeasr_device.margin import pad_margin, shift_transcript
 from edgeasr_device.recognizer import Recognizer
 from edgeasr_device.streaming import EndpointOptions
 from edgeasr_device.vocab import Vocabulary
 
-RATE, HOP, EDGE = 16000, 160, 4
+RATE, HOP, EDGE, M = 16000, 160, 4, 0.2
 VOCAB = Vocabulary.english()
 
 
@@ -48,9 +48,9 @@ def test_tight_speech_loses_its_edges_without_a_margin_and_keeps_them_with_one()
     # Without a margin both sounds fall on the edge frames.
     assert Recognizer(EdgeModel(), margin=0).transcribe(audio, RATE).text == ""
     model = EdgeModel()
-    result = Recognizer(model).transcribe(audio, RATE)
+    result = Recognizer(model, margin=M).transcribe(audio, RATE)
     assert result.text == "to"
-    pad = int(DEFAULT_MARGIN * RATE)
+    pad = int(M * RATE)
     seen = model.seen[-1]
     assert seen.shape == (audio.shape[0] + 2 * pad,)
     assert not seen[:pad].any() and not seen[-pad:].any()
@@ -60,7 +60,7 @@ def test_tight_speech_loses_its_edges_without_a_margin_and_keeps_them_with_one()
 def test_word_times_are_seconds_of_the_real_audio():
     audio = say("to")
     lead = np.zeros(RATE // 2, np.float32)
-    with_margin = Recognizer(EdgeModel()).transcribe(audio, RATE).words[0]
+    with_margin = Recognizer(EdgeModel(), margin=M).transcribe(audio, RATE).words[0]
     # The same speech after 0.5 s of real silence, decoded with no margin at all.
     later = Recognizer(EdgeModel(), margin=0).transcribe(
         np.concatenate([lead, audio, lead]), RATE).words[0]
@@ -90,7 +90,18 @@ def test_pad_margin_is_zeros_on_both_sides():
 
 def test_a_buffered_stream_decodes_its_utterance_between_margins():
     audio = say("to")
-    rec = Recognizer(EdgeModel())
+    rec = Recognizer(EdgeModel(), margin=M)
     stream = rec.stream(EndpointOptions(trailing_silence=None))
     assert stream.feed(audio).finals == ()
     assert stream.finish() == rec.transcribe(audio, RATE)
+
+
+def test_the_default_margin_is_the_one_the_model_file_asks_for():
+    class Metadata:
+        margin = 0.3
+
+    model = EdgeModel()
+    assert Recognizer(model).margin == 0.0  # no metadata: decoded as given
+    model.metadata = Metadata()
+    assert Recognizer(model).margin == 0.3
+    assert Recognizer(model, margin=0).margin == 0.0  # the caller's choice wins

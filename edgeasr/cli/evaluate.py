@@ -185,7 +185,7 @@ def transcribe(model_path, audio, as_json, checkpoint, margin,
     from edgeasr.evaluation.evaluate import load_transcriber
 
     with shown_warnings():
-        run, _ = load_transcriber(model_path, checkpoint, options=decoding, margin=margin)
+        run, _, _ = load_transcriber(model_path, checkpoint, options=decoding, margin=margin)
     failures = 0
     for path, result in zip(audio, run([Path(a) for a in audio])):
         if isinstance(result, Exception):

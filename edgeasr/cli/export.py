@@ -25,20 +25,26 @@ def cli() -> None:
                    "live audio and long files; see docs/streaming.md.")
 @click.option("--chunk-frames", type=click.IntRange(min=1), default=None,
               help="Output frames per streaming chunk (default 16: 0.32 s for 'small').")
+@click.option("--margin", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+              help="Seconds of silence the device decodes each utterance between by default "
+                   "(written into the file; pick it on dev data: docs/streaming.md).")
 @friendly_errors
-def export(run_dir, out_path, quantize, calibration, checkpoint, streaming, chunk_frames) -> None:
+def export(run_dir, out_path, quantize, calibration, checkpoint, streaming, chunk_frames,
+           margin) -> None:
     """Export a run to a .tflite file (builtin ops only, metadata embedded)."""
     from edgeasr_export.exporter import export_run
 
     if chunk_frames is not None and not streaming:
         raise click.UsageError("--chunk-frames needs --streaming")
     report = export_run(run_dir, out_path, quantize, calibration, checkpoint,
-                        streaming=streaming, chunk_frames=chunk_frames)
+                        streaming=streaming, chunk_frames=chunk_frames, margin=margin)
     if streaming:
         click.echo("streaming: chunked graph (see `edgeasr-device info` for the chunk size)")
     click.echo(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {quantize}, "
                f"{report.parameters:,} parameters)")
     click.echo(f"ops: {', '.join(report.ops)}")
+    if margin:
+        click.echo(f"margin: {margin:g} s of silence around each utterance by default")
     p = report.parity
     if p is not None:
         click.echo(f"parity{' (chunked)' if streaming else ''} vs Keras on {p.utterances} utterances: max |delta prob| "

@@ -14,7 +14,7 @@ import numpy as np
 from edgeasr.data.corpus import Corpus
 from edgeasr.evaluation.keras_model import KerasModel, length_batches
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
-from edgeasr_device.margin import DEFAULT_MARGIN, pad_margin, shift_transcript
+from edgeasr_device.margin import pad_margin, shift_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -29,7 +29,7 @@ def model_decoder(model: AcousticModel, options: DecodingOptions | None = None) 
 def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size: int = 16,
                       indices: Sequence[int] | None = None,
                       options: DecodingOptions | None = None,
-                      margin: float = DEFAULT_MARGIN) -> list[Transcript]:
+                      margin: float = 0.0) -> list[Transcript]:
     """Transcripts of corpus utterances (all, or ``indices``), in that order.
 
     Args:
@@ -37,7 +37,7 @@ def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size:
         corpus: int16 audio at the model rate; read one batch at a time.
         options: decoding (default: greedy).
         margin: seconds of silence decoded around each utterance, as the device's
-            ``Recognizer`` does (:mod:`edgeasr_device.margin`).
+            ``Recognizer`` does with a file that asks for it (:mod:`edgeasr_device.margin`).
 
     Utterances are batched by length so that little compute goes to padding.
     """
@@ -61,7 +61,7 @@ def _unpad(transcript: Transcript, waveform: np.ndarray, margin: float, rate: in
 
 def transcribe_waveforms(model: AcousticModel, waveforms: Sequence[np.ndarray],
                          options: DecodingOptions | None = None,
-                         margin: float = DEFAULT_MARGIN) -> list[Transcript]:
+                         margin: float = 0.0) -> list[Transcript]:
     """Transcripts of float32 waveforms ``(N_i,)`` at the model's sample rate, in order,
     each decoded between ``margin`` seconds of silence (as the device's ``Recognizer``).
 

@@ -24,7 +24,6 @@ from edgeasr.text.languages import language_of
 from edgeasr.text.subword import TOKENIZER_FILE, TextEncoder, Tokenizer, text_encoder
 from edgeasr_device.decoding import DecodingOptions
 from edgeasr_device.errors import AudioError
-from edgeasr_device.margin import DEFAULT_MARGIN
 from edgeasr_device.vocab import Vocabulary
 
 
@@ -38,7 +37,7 @@ class EvaluationReport:
     utterances: list[dict[str, Any]]  # per utterance: source, reference, hypothesis, wer, cer, ter
     failed: list[dict[str, str]]  # utterances whose audio could not be read
     decoding: dict[str, Any] = field(default_factory=dict)  # DecodingOptions.to_dict()
-    margin: float = DEFAULT_MARGIN  # seconds of silence decoded around each utterance
+    margin: float = 0.0  # seconds of silence decoded around each utterance
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,11 +58,12 @@ def is_tflite(path: str | os.PathLike) -> bool:
 
 
 def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", threads: int = 1,
-                     options: DecodingOptions | None = None, margin: float = DEFAULT_MARGIN):
-    """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory, and the
-    model's sample rate. Each is an acoustic model plus the decoder ``options`` name (default
-    greedy), decoding each file between ``margin`` seconds of silence; a path whose audio
-    cannot be read gives its :class:`AudioError` instead."""
+                     options: DecodingOptions | None = None, margin: float | None = None):
+    """A callable ``paths -> transcripts`` for a ``.tflite`` file or a run directory, the
+    model's sample rate and the margin it decodes with. Each is an acoustic model plus the
+    decoder ``options`` name (default greedy), decoding each file between ``margin`` seconds
+    of silence (None: a file's own margin, 0 for a run); a path whose audio cannot be read
+    gives its :class:`AudioError` instead."""
     if is_tflite(model_path):
         from edgeasr_device.recognizer import Recognizer
 
@@ -78,7 +78,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
                     results.append(err)
             return results
 
-        return run_tflite, recognizer.sample_rate
+        return run_tflite, recognizer.sample_rate, recognizer.margin
 
     from edgeasr.evaluation.decode import transcribe_waveforms
     from edgeasr.evaluation.keras_model import KerasModel
@@ -88,6 +88,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
     network, info = load_model(model_path, checkpoint)
     model = KerasModel(network, info.vocabulary)
     rate = model.sample_rate
+    margin = 0.0 if margin is None else margin
 
     def run_keras(paths):
         loaded, results = [], []
@@ -102,7 +103,7 @@ def load_transcriber(model_path: str | os.PathLike, checkpoint: str = "best", th
             results.append(item if isinstance(item, Exception) else next(transcripts))
         return results
 
-    return run_keras, rate
+    return run_keras, rate, margin
 
 
 def model_vocabulary(model_path: str | os.PathLike) -> Vocabulary:
@@ -141,15 +142,16 @@ def model_encoder(model_path: str | os.PathLike) -> TextEncoder | None:
 def evaluate(model_path: str | os.PathLike, manifest: str | os.PathLike,
              checkpoint: str = "best", threads: int = 1,
              options: DecodingOptions | None = None,
-             margin: float = DEFAULT_MARGIN) -> EvaluationReport:
+             margin: float | None = None) -> EvaluationReport:
     """WER/CER/TER of a run or ``.tflite`` file on a manifest, decoded as ``options`` say,
-    each utterance between ``margin`` seconds of silence (as ``edgeasr-device`` does)."""
+    each utterance between ``margin`` seconds of silence (None: as ``edgeasr-device`` would,
+    the file's own margin; 0 for a run)."""
     utterances = read_manifest(manifest)
     normalize = language_of(model_vocabulary(model_path)).normalize
     encoder = model_encoder(model_path)
     ref_ids: list[list[int]] = []
     hyp_ids: list[list[int]] = []
-    transcribe, _ = load_transcriber(model_path, checkpoint, threads, options, margin)
+    transcribe, _, margin = load_transcriber(model_path, checkpoint, threads, options, margin)
     started = time.perf_counter()
     results = transcribe([u.audio_path for u in utterances])
     decode_seconds = time.perf_counter() - started

@@ -14,7 +14,7 @@ from edgeasr.data.manifest import read_manifest
 from edgeasr.files import atomic_write_bytes
 from edgeasr.runs import load_model
 from edgeasr.text.subword import TOKENIZER_FILE, Tokenizer
-from edgeasr_device.artifact import ArtifactMetadata, format_version_for, read_metadata
+from edgeasr_device.artifact import MAX_MARGIN, ArtifactMetadata, format_version_for, read_metadata
 from edgeasr_device.audio import load_audio
 from edgeasr_export.convert import convert
 from edgeasr_export.errors import ExportError
@@ -45,10 +45,11 @@ def calibration_audio(manifest: str | os.PathLike, sample_rate: int, limit: int 
 
 
 def artifact_metadata(model_config, vocabulary, quantization: str, spec=None,
-                      tokenizer: Tokenizer | None = None) -> ArtifactMetadata:
+                      tokenizer: Tokenizer | None = None, margin: float = 0.0) -> ArtifactMetadata:
     """What an exported file says about itself: the model config (the encoder as
     ``{"kind": ..., **options}``), vocabulary, quantisation, the streaming spec of a chunked
-    graph and a piece vocabulary's SentencePiece model."""
+    graph, a piece vocabulary's SentencePiece model, and the silence margin the device
+    decodes it between (seconds, :mod:`edgeasr_device.margin`)."""
     model_dict = model_config.to_dict()
     return ArtifactMetadata(
         format_version=format_version_for(vocabulary, spec is not None),
@@ -62,6 +63,7 @@ def artifact_metadata(model_config, vocabulary, quantization: str, spec=None,
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         streaming=None if spec is None else spec.to_dict(),
         tokenizer=None if tokenizer is None else tokenizer.to_metadata(),
+        margin=float(margin),
     )
 
 
@@ -74,6 +76,7 @@ def export_run(
     parity_utterances: int = 16,
     streaming: bool = False,
     chunk_frames: int | None = None,
+    margin: float = 0.0,
 ) -> ExportReport:
     """Convert, embed metadata, check parity, and write ``out_path`` atomically.
 
@@ -85,7 +88,12 @@ def export_run(
     ``streaming``: write the chunked graph instead (:mod:`edgeasr_export.streaming`):
     ``chunk_frames`` output frames of audio plus the carried state per call; parity is then
     the chunked TFLite output against the whole-utterance Keras model.
+
+    ``margin``: the seconds of silence the device decodes each utterance between by default
+    (written into the metadata; 0: none). Parity is checked without it (same input to both).
     """
+    if not 0 <= margin <= MAX_MARGIN:
+        raise ExportError(f"--margin must be 0-{MAX_MARGIN:g} seconds, got {margin}")
     model, info = load_model(run_dir, checkpoint)
     sample_rate = info.model.frontend.sample_rate
     manifest = calibration_manifest or info.data.get("train")
@@ -117,7 +125,8 @@ def export_run(
     if info.vocabulary.kind == "pieces":
         tokenizer = Tokenizer.load(Path(run_dir) / TOKENIZER_FILE)
         tokenizer.check_matches(info.vocabulary, str(run_dir))
-    metadata = artifact_metadata(info.model, info.vocabulary, quantization, spec, tokenizer)
+    metadata = artifact_metadata(info.model, info.vocabulary, quantization, spec, tokenizer,
+                                 margin)
     content = embed_metadata(content, metadata)
     read_metadata(content, source=str(out_path))  # the device must be able to read it back
     parity = None
