@@ -14,7 +14,8 @@
 # from FSDD's training recordings, default 800), NONSPEECH (non-speech clips with empty text
 # cut from the first 70% of each noise recording, which is then all the augmentation mixes
 # in; default 300; 0 leaves them out and mixes in the whole recordings, as stages 1-3 of
-# the shipped model did), WORKERS (synthesis processes), DATA_ONLY=1 (stop after step 3:
+# the shipped model did), WORKERS (synthesis processes), MARGIN (seconds of silence the
+# exported file asks to be decoded between, default 0.2), DATA_ONLY=1 (stop after step 3:
 # the manifests, e.g. to carry them to another machine).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
 set -euo pipefail
@@ -107,8 +108,11 @@ else
 fi
 
 echo "== 5/6 export int8 (calibrated on real training speech) + LM from the training text"
+# --margin: the file asks the device to decode each utterance between 0.2 s of silence, so
+# clips cut tight keep their first and last sounds (chosen on dev: docs/benchmarks.md,
+# "Silence margins").
 edgeasr export --run "$out/$stage" --out "$out/en-starter.tflite" --quantize int8 \
-  --calibration "$d/train_real.jsonl"
+  --calibration "$d/train_real.jsonl" --margin "${MARGIN:-0.2}"
 edgeasr lm build --text "$d/train.jsonl" --order 3 --out "$out/lm.arpa"
 
 echo "== 6/6 dev WER per source: greedy, and beam search with the LM"
