@@ -12,14 +12,16 @@ the x86 host and the emulated arm64 system execute exactly this file.
         print one table row per model and recording; exit 1 on any difference beyond
         the model's tolerance or on any text difference
 
-Tolerance: every log-probability within 1e-5 + 1e-6 x its magnitude (``ATOL`` per model,
+Tolerance: every log-probability within 1e-5 + 2e-6 x its magnitude (``ATOL`` per model,
 ``RTOL``), for the convolutional ``tiny``, the LSTM ``deepspeech-tiny`` (both float32
 fixtures) and the shipped int8 starter model ``en-starter`` (as installed in each system).
 The results are not bit-identical: LiteRT's x86 (AVX) and Arm (NEON) kernels sum in
 different orders and fuse multiply-adds differently, which moves a log-probability by a few
 float32 steps, and a float32 step grows with the value. Measured: up to 5e-6 at magnitudes
 ~1-10 for the float fixtures; up to 2.3e-5 for the starter, whose float output layer
-(2026-12-02 exporter) gives log-probabilities down to -84, where one step is 7.6e-6.
+(2026-12-02 exporter) gives log-probabilities down to -84, where one step is 7.6e-6 (its
+worst element is at magnitude ~15: 2.3e-5 there fits 1e-5 + 2e-6 x 15 with a little room;
+a quantisation difference would be 1e-2 or more).
 The greedy text must be equal for every model and recording.
 """
 
@@ -37,7 +39,7 @@ import numpy as np
 #: model, run as installed.
 MODELS = {"tiny-float32.tflite": 1e-5, "deepspeech-tiny-float32.tflite": 1e-5,
           "en-starter": 1e-5}
-RTOL = 1e-6
+RTOL = 2e-6
 
 #: recording name -> sample rate (16 kHz is the models' rate; 44.1 kHz goes through soxr)
 RECORDINGS = {"sweep-16k.wav": 16000, "sweep-44k.wav": 44100}

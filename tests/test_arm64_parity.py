@@ -43,7 +43,7 @@ def test_float_steps_at_large_magnitudes_pass(parity, tmp_path, capsys):
 
 @pytest.mark.parametrize("shift, text", [
     (lambda v: np.where(np.abs(v) < 1, 5e-5, 0.0), "a"),   # near 0: the absolute part only
-    (lambda v: 2e-4 * np.abs(v) / 84, "a"),               # 2e-4 at -84: beyond 1e-5 + 8.4e-5
+    (lambda v: 3e-4 * np.abs(v) / 84, "a"),               # 3e-4 at -84: beyond 1e-5 + 1.7e-4
     (lambda v: 0 * v, "b"),                                 # the greedy text differs
 ])
 def test_larger_differences_fail(parity, tmp_path, capsys, shift, text):
