@@ -26,16 +26,18 @@ import dataclasses
 
 import numpy as np
 
+from edgeasr_device.artifact import MAX_MARGIN
 from edgeasr_device.decoding import Transcript, Word
 
-__all__ = ["check_margin", "margin_samples", "model_margin", "pad_margin", "shift_transcript"]
+__all__ = ["check_margin", "margin_samples", "model_margin", "pad_margin", "shift_transcript",
+           "unpad_transcript"]
 
 
 def check_margin(margin: float) -> float:
-    """``margin`` as a float, or ValueError when it is negative or not finite."""
+    """``margin`` as a float, or ValueError when it is not 0 to ``MAX_MARGIN`` seconds."""
     margin = float(margin)
-    if not np.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a finite number of seconds >= 0, got {margin}")
+    if not 0 <= margin <= MAX_MARGIN:  # NaN fails too
+        raise ValueError(f"margin must be 0-{MAX_MARGIN:g} seconds, got {margin}")
     return margin
 
 
@@ -69,3 +71,9 @@ def shift_transcript(transcript: Transcript, seconds: float,
     words = tuple(Word(w.text, clip(w.start), clip(w.end), w.confidence)
                   for w in transcript.words)
     return dataclasses.replace(transcript, words=words)
+
+
+def unpad_transcript(transcript: Transcript, margin: float, duration: float) -> Transcript:
+    """A transcript decoded between margins, its word times as seconds of the ``duration``
+    seconds of real audio."""
+    return shift_transcript(transcript, -margin, end=duration)

@@ -15,7 +15,7 @@ from edgeasr_device.artifact import ArtifactMetadata
 from edgeasr_device.audio import load_audio, prepare_waveform
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
 from edgeasr_device.errors import AudioError
-from edgeasr_device.margin import check_margin, model_margin, pad_margin, shift_transcript
+from edgeasr_device.margin import check_margin, model_margin, pad_margin, unpad_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -109,8 +109,8 @@ class Recognizer:
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None) -> Transcript:
         """Transcript with word times (seconds) and confidences."""
         waveform = self.waveform(audio, sample_rate)
-        return shift_transcript(self.decode(self.utterance_log_probs(waveform)), -self.margin,
-                                end=waveform.shape[0] / self.sample_rate)
+        return unpad_transcript(self.decode(self.utterance_log_probs(waveform)), self.margin,
+                                waveform.shape[0] / self.sample_rate)
 
     def stream(self, endpoint: EndpointOptions | None = None) -> Stream:
         """A live stream: ``feed(samples) -> StreamUpdate``, ``finish() -> Transcript | None``

@@ -76,7 +76,7 @@ def test_shift_keeps_words_inside_the_audio():
     assert shift_transcript(t, 0.0) is t
 
 
-@pytest.mark.parametrize("margin", [-0.1, float("nan"), float("inf")])
+@pytest.mark.parametrize("margin", [-0.1, float("nan"), float("inf"), 10.0])
 def test_a_bad_margin_is_refused(margin):
     with pytest.raises(ValueError, match="margin"):
         Recognizer(EdgeModel(), margin=margin)

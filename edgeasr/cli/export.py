@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from edgeasr.cli.common import friendly_errors
+from edgeasr_device.artifact import MAX_MARGIN
 
 
 @click.group()
@@ -25,7 +26,7 @@ def cli() -> None:
                    "live audio and long files; see docs/streaming.md.")
 @click.option("--chunk-frames", type=click.IntRange(min=1), default=None,
               help="Output frames per streaming chunk (default 16: 0.32 s for 'small').")
-@click.option("--margin", type=click.FloatRange(0, 5), default=0.0, show_default=True,
+@click.option("--margin", type=click.FloatRange(0, MAX_MARGIN), default=0.0, show_default=True,
               help="Seconds of silence the device decodes each utterance between by default "
                    "(written into the file; pick it on dev data: docs/streaming.md).")
 @friendly_errors

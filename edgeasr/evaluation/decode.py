@@ -14,7 +14,7 @@ import numpy as np
 from edgeasr.data.corpus import Corpus
 from edgeasr.evaluation.keras_model import KerasModel, length_batches
 from edgeasr_device.decoding import Decoder, DecodingOptions, Transcript, make_decoder
-from edgeasr_device.margin import pad_margin, shift_transcript
+from edgeasr_device.margin import pad_margin, unpad_transcript
 from edgeasr_device.model import AcousticModel
 from edgeasr_device.vocab import Vocabulary
 
@@ -49,14 +49,9 @@ def transcribe_corpus(model, corpus: Corpus, vocabulary: Vocabulary, batch_size:
         waveforms = [corpus.audio(int(indices[p])).astype(np.float32) / 32768.0 for p in positions]
         padded = [pad_margin(w, margin, acoustic.sample_rate) for w in waveforms]
         for position, wave, log_probs in zip(positions, waveforms, acoustic.forward(padded)):
-            results[position] = _unpad(decoder.decode(log_probs), wave, margin,
-                                       acoustic.sample_rate)
+            results[position] = unpad_transcript(decoder.decode(log_probs), margin,
+                                                 wave.shape[0] / acoustic.sample_rate)
     return results  # type: ignore[return-value]
-
-
-def _unpad(transcript: Transcript, waveform: np.ndarray, margin: float, rate: int) -> Transcript:
-    """Word times of a transcript decoded between margins, as seconds of ``waveform``."""
-    return shift_transcript(transcript, -margin, end=waveform.shape[0] / rate)
 
 
 def transcribe_waveforms(model: AcousticModel, waveforms: Sequence[np.ndarray],
@@ -73,4 +68,5 @@ def transcribe_waveforms(model: AcousticModel, waveforms: Sequence[np.ndarray],
     padded = [pad_margin(w, margin, rate) for w in waveforms]
     batched = getattr(model, "log_probs_batch", None)
     log_probs = batched(padded) if batched is not None else map(model.log_probs, padded)
-    return [_unpad(decoder.decode(lp), w, margin, rate) for w, lp in zip(waveforms, log_probs)]
+    return [unpad_transcript(decoder.decode(lp), margin, w.shape[0] / rate)
+            for w, lp in zip(waveforms, log_probs)]

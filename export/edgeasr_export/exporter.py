@@ -14,8 +14,9 @@ from edgeasr.data.manifest import read_manifest
 from edgeasr.files import atomic_write_bytes
 from edgeasr.runs import load_model
 from edgeasr.text.subword import TOKENIZER_FILE, Tokenizer
-from edgeasr_device.artifact import MAX_MARGIN, ArtifactMetadata, format_version_for, read_metadata
+from edgeasr_device.artifact import ArtifactMetadata, format_version_for, read_metadata
 from edgeasr_device.audio import load_audio
+from edgeasr_device.margin import check_margin
 from edgeasr_export.convert import convert
 from edgeasr_export.errors import ExportError
 from edgeasr_export.metadata import embed_metadata
@@ -92,8 +93,10 @@ def export_run(
     ``margin``: the seconds of silence the device decodes each utterance between by default
     (written into the metadata; 0: none). Parity is checked without it (same input to both).
     """
-    if not 0 <= margin <= MAX_MARGIN:
-        raise ExportError(f"--margin must be 0-{MAX_MARGIN:g} seconds, got {margin}")
+    try:
+        margin = check_margin(margin)
+    except ValueError as err:
+        raise ExportError(f"--{err}") from err
     model, info = load_model(run_dir, checkpoint)
     sample_rate = info.model.frontend.sample_rate
     manifest = calibration_manifest or info.data.get("train")
