@@ -172,6 +172,25 @@ def test_time_shift_is_exact(mode):
     assert shifts >= {-1, 1}
 
 
+def test_silence_is_added_before_and_after_and_nothing_is_cut():
+    x = white(0.3)
+    augmenter = Augmenter(only("silence", lead_ms=[0, 300], trail_ms=[50, 100]), SR)
+    leads = set()
+    for key in range(8):
+        y = augmenter(x, key)
+        (step,) = augmenter.describe(key)
+        lead, trail = step["lead"], step["trail"]
+        leads.add(lead)
+        assert 0 <= lead <= 4800 and 800 <= trail <= 1600
+        assert step["lead_ms"] == pytest.approx(lead / 16) and step["trail_ms"] == pytest.approx(trail / 16)
+        np.testing.assert_array_equal(y, np.concatenate([np.zeros(lead, np.float32), x,
+                                                         np.zeros(trail, np.float32)]))
+        assert len(y) <= augmenter.length_bound(len(x), key) <= len(y) + 4
+    assert len(leads) == 8
+    assert describe_step(step) == f"silence {lead / 16:.0f} ms before, {trail / 16:.0f} ms after"
+    assert DEFAULT_AUGMENT.silence.p == 0  # off unless a config asks for it
+
+
 def test_gain_changes_the_level_by_exactly_the_drawn_db_and_output_is_limited():
     x = harmonic_tone(level=0.1)
     augmenter = Augmenter(only("gain", db=[-6, 6]), SR)
@@ -268,6 +287,7 @@ def test_config_round_trips_through_dicts_and_yaml():
     ({"speed": {"p": 1.5}}, "SpeedConfig: p must be in [0, 1]"),
     ({"gain": {"db": [6, -6]}}, "GainConfig.db: need -60 <= low <= high <= 60"),
     ({"noise": {"colors": ["purple"]}}, "NoiseConfig.colors: unknown ['purple']"),
+    ({"silence": {"lead_ms": [-5, 10]}}, "SilenceConfig.lead_ms: need 0 <= low <= high"),
     ({"time_shift": {"mode": "wrap"}}, "TimeShiftConfig.mode must be 'zero' or 'circular'"),
     ({"speed": {"factor": None}}, "SpeedConfig.factor: expected a number or [low, high], got None"),
     ({"speed": {"p": "often"}}, "SpeedConfig.p: expected a number, got 'often'"),

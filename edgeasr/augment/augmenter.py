@@ -23,6 +23,7 @@ from edgeasr.augment.configs import (
     BandLimitConfig,
     NoiseConfig,
     ReverbConfig,
+    SilenceConfig,
     TimeShiftConfig,
 )
 from edgeasr.augment.signals import mix_at_snr, reverberate
@@ -33,7 +34,10 @@ __all__ = ["Augmenter", "Step"]
 
 _SPEED_QUALITY = "MQ"  # as good as HQ below 0.9 * Nyquist here, cheaper
 _BAND_QUALITY = "HQ"  # ~60 dB stop band
-_EFFECT_IDS = {name: number for number, name in enumerate(EFFECTS, start=1)}  # stable seeds
+# Seeds: each effect's own number, fixed once given (a new effect takes the next one), so
+# adding an effect leaves every existing run's draws as they were.
+_EFFECT_IDS = {"speed": 1, "pitch": 2, "stretch": 3, "time_shift": 4, "reverb": 5, "noise": 6,
+               "band_limit": 7, "gain": 8, "silence": 9}
 _ONE_RANGE = {"speed": "factor", "pitch": "semitones", "stretch": "factor", "gain": "db"}
 
 
@@ -122,12 +126,15 @@ class Augmenter:
 
     def length_bound(self, samples: int, key: int | tuple[int, ...]) -> int:
         """At least the length of ``self(audio, key)`` for ``samples`` samples, from the drawn
-        parameters alone (no audio): speed and stretch give ``samples / factor``; the other
-        effects keep the length. The resamplers round by a sample or so: 4 are added."""
+        parameters alone (no audio): speed and stretch give ``samples / factor``, silence adds
+        its samples; the other effects keep the length. The resamplers round by a sample or
+        so: 4 are added."""
         length = float(samples)
         for step in self.plan(key):
             if step.name in ("speed", "stretch"):
                 length /= step.params["factor"]
+            elif step.name == "silence":
+                length += step.params["lead"] + step.params["trail"]
         return int(np.ceil(length)) + 4
 
     def __repr__(self) -> str:
@@ -139,6 +146,12 @@ class Augmenter:
         limit = int(round(c.max_ms * self.sample_rate / 1000.0))
         samples = int(rng.integers(-limit, limit, endpoint=True))
         return {"samples": samples, "ms": 1000.0 * samples / self.sample_rate, "mode": c.mode}
+
+    def _draw_silence(self, c: SilenceConfig, rng: np.random.Generator) -> dict[str, Any]:
+        lead, trail = (int(round(rng.uniform(*span) * self.sample_rate / 1000.0))
+                       for span in (c.lead_ms, c.trail_ms))
+        return {"lead": lead, "trail": trail, "lead_ms": 1000.0 * lead / self.sample_rate,
+                "trail_ms": 1000.0 * trail / self.sample_rate}
 
     def _draw_reverb(self, c: ReverbConfig, rng: np.random.Generator) -> dict[str, Any]:
         return self._rirs.draw(rng)
@@ -177,6 +190,9 @@ class Augmenter:
             else:
                 out[:shift] = x[-shift:]
         return out
+
+    def _apply_silence(self, x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        return np.pad(x, (params["lead"], params["trail"]))
 
     def _apply_reverb(self, x: np.ndarray, params: dict[str, Any]) -> np.ndarray:
         return reverberate(x, self._rirs.response(params))

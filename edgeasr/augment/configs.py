@@ -3,7 +3,8 @@
 Effects, in the order applied, each firing with probability ``p``, parameters uniform in
 ranges: speed (soxr resampling: pitch and duration together), pitch (semitones, duration
 kept), stretch (tempo, pitch kept; both Signalsmith Stretch), time_shift (zero fill or
-circular), reverb (synthetic or recorded room responses), noise (coloured or from files, at
+circular), silence (digital silence added before and after: the clip grows, nothing is cut;
+off by default), reverb (synthetic or recorded room responses), noise (coloured or from files, at
 an SNR against the whole utterance's RMS), band_limit (resample down and back up), gain.
 :class:`~edgeasr.augment.augmenter.Augmenter` applies them.
 
@@ -28,8 +29,8 @@ from edgeasr.configs import dataclass_from_dict
 from edgeasr.errors import ConfigError
 
 __all__ = ["DEFAULT_AUGMENT", "EFFECTS", "AugmentConfig", "BandLimitConfig", "GainConfig",
-           "NoiseConfig", "PitchConfig", "ReverbConfig", "SpeedConfig", "StretchConfig",
-           "TimeShiftConfig"]
+           "NoiseConfig", "PitchConfig", "ReverbConfig", "SilenceConfig", "SpeedConfig",
+           "StretchConfig", "TimeShiftConfig"]
 
 
 # ------------------------------------------------------------------------------------ configs
@@ -132,6 +133,23 @@ class TimeShiftConfig:
 
 
 @dataclass(frozen=True)
+class SilenceConfig:
+    """Digital silence before (``lead_ms``) and after (``trail_ms``) the utterance, each drawn
+    on its own. Unlike a zero-fill ``time_shift`` nothing is cut, so a word at the very edge
+    of a tightly cut clip keeps its first and last sounds; reverb and noise, applied later,
+    cover the added silence too. Off by default (``p = 0``)."""
+
+    p: float = 0.0
+    lead_ms: tuple[float, float] = (0.0, 300.0)
+    trail_ms: tuple[float, float] = (0.0, 300.0)
+
+    def __post_init__(self) -> None:
+        _check_p(self)
+        _range(self, "lead_ms", 0.0, 10000.0)
+        _range(self, "trail_ms", 0.0, 10000.0)
+
+
+@dataclass(frozen=True)
 class ReverbConfig:
     """Room reverb: synthetic (``rt60_s``, ``drr_db``) or response files from ``folders``."""
 
@@ -198,7 +216,7 @@ class GainConfig:
 #: Effect name -> its config class, in the order the effects are applied.
 EFFECTS: dict[str, type] = {
     "speed": SpeedConfig, "pitch": PitchConfig, "stretch": StretchConfig,
-    "time_shift": TimeShiftConfig, "reverb": ReverbConfig, "noise": NoiseConfig,
+    "time_shift": TimeShiftConfig, "silence": SilenceConfig, "reverb": ReverbConfig, "noise": NoiseConfig,
     "band_limit": BandLimitConfig, "gain": GainConfig,
 }
 
@@ -216,6 +234,7 @@ class AugmentConfig:
     pitch: PitchConfig = PitchConfig()
     stretch: StretchConfig = StretchConfig()
     time_shift: TimeShiftConfig = TimeShiftConfig()
+    silence: SilenceConfig = SilenceConfig()
     reverb: ReverbConfig = ReverbConfig()
     noise: NoiseConfig = NoiseConfig()
     band_limit: BandLimitConfig = BandLimitConfig()

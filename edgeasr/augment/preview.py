@@ -116,6 +116,8 @@ def describe_step(step: dict[str, Any]) -> str:
         return f"pitch {step['semitones']:+.2f} st"
     if name == "time_shift":
         return f"shift {step['ms']:+.0f} ms ({step['mode']})"
+    if name == "silence":
+        return f"silence {step['lead_ms']:.0f} ms before, {step['trail_ms']:.0f} ms after"
     if name == "reverb":
         if step["source"] == "synthetic":
             return f"reverb RT60 {step['rt60_s']:.2f} s DRR {step['drr_db']:.1f} dB"
