@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from edgeasr.cli import main
 from edgeasr.models.adapters.naming import leaf_layers
 from edgeasr.runs import RunDirectory, load_model, save_checkpoint
+from edgeasr_device.artifact import read_metadata
 from edgeasr_device.audio import load_audio
 from edgeasr_device.decoding import log_softmax
 from edgeasr_device.model import TfliteModel
@@ -147,6 +148,9 @@ def test_streaming_exports_are_refused_with_what_to_do(tiny_run, tmp_path):
 
 def test_the_packaged_starter_model_imports(speech_corpus, tmp_path):
     report = import_model(str(packaged_model("en-starter")), str(tmp_path / "starter"))
+    margin = read_metadata(packaged_model("en-starter").read_bytes()).margin
+    assert margin > 0 and any(f"--margin {margin:g}" in note for note in report.notes)
+    assert json.loads((report.run / "imported.json").read_text())["margin"] == margin
     model, info = load_model(report.run)
     assert info.model.name == "small" and report.parameters == 1_329_309
     lite = TfliteModel(str(packaged_model("en-starter")))

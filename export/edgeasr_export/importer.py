@@ -303,6 +303,10 @@ def import_model(model_path: str, out_dir: str, calibration: str | None = None,
     notes = () if measured else (
         ("no --calibration: batch-norm statistics are mean 0 / variance 1, fine for "
          "inference, a poor start for training"),)
+    if meta.margin:  # an inference setting, not a weight: the run cannot hold it
+        notes += (f"{source} is decoded between {meta.margin:g} s of silence (its margin); "
+                  f"export this run, or one fine-tuned from it, with `edgeasr export --margin "
+                  f"{meta.margin:g}` to keep that",)
     digest = hashlib.sha256(content).hexdigest()
     info = RunInfo(model=config, vocabulary=meta.vocabulary, train={"epochs": 0}, data={},
                    edgeasr_version=meta.edgeasr_version)
@@ -311,7 +315,8 @@ def import_model(model_path: str, out_dir: str, calibration: str | None = None,
     run.write_info(info)
     atomic_write_json(run.path / "imported.json", {
         "source": source, "sha256": digest, "quantization": meta.quantization,
-        "edgeasr_version": meta.edgeasr_version, "calibration_utterances": measured})
+        "edgeasr_version": meta.edgeasr_version, "calibration_utterances": measured,
+        "margin": meta.margin})
     run.write_state({"epoch": 0, "last": CHECKPOINT, "best": None, "history": []})
     return ImportReport(run.path, source, meta.quantization, parameter_count(model.weights),
                         measured, notes)
