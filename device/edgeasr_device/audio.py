@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from typing import BinaryIO, Union
 
 import numpy as np
@@ -49,7 +50,7 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".oga", ".aif", ".
 
 from .errors import AudioError
 
-__all__ = ["load_audio", "prepare_waveform", "audio_duration", "resample"]
+__all__ = ["audio_blocks", "audio_duration", "load_audio", "prepare_waveform", "resample"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -97,6 +98,47 @@ def load_audio(path: PathLike, sample_rate: int) -> np.ndarray:
         raise AudioError(f"{name} is truncated: its header declares {declared} frames but "
                          f"only {got} could be decoded; re-copy or re-record it")
     return prepare_waveform(data, native_rate, sample_rate, name=name)
+
+
+def audio_blocks(path: PathLike, sample_rate: int, seconds: float = 2.0) -> Iterator[np.ndarray]:
+    """Decode an audio file block by block: float32 mono (n,) arrays at ``sample_rate``.
+
+    Memory stays at one block whatever the file's length (resampled with a streaming soxr
+    resampler when the file's rate differs). Same checks as
+    :func:`load_audio`.
+
+    Raises:
+        AudioError: naming the file, when it is missing, truncated or undecodable.
+    """
+    name = os.fspath(path)
+    _check_file(name)
+    problem = _container_truncation(name)
+    if problem is not None:
+        raise AudioError(f"{name} is truncated: {problem}; re-copy or re-record it")
+    try:
+        with sf.SoundFile(name) as f:
+            rate = f.samplerate
+            resampler = None if rate == sample_rate else \
+                soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+            size = max(1, int(seconds * rate))
+            total = 0
+            while True:
+                data = f.read(size, dtype="float32", always_2d=True)
+                last = data.shape[0] < size
+                mono = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
+                if mono.size and not np.isfinite(mono).all():
+                    raise AudioError(f"{name} contains NaN/Inf samples; the audio is corrupt")
+                total += mono.shape[0]
+                if resampler is not None:
+                    mono = resampler.resample_chunk(np.ascontiguousarray(mono), last=last)
+                if mono.size:
+                    yield np.ascontiguousarray(mono, dtype=np.float32)
+                if last:
+                    break
+    except (sf.SoundFileError, RuntimeError) as exc:
+        raise AudioError(f"{name} cannot be decoded as audio ({_libsndfile_message(exc)})") from exc
+    if total == 0:
+        raise AudioError(f"{name} contains no audio samples (it is empty or truncated)")
 
 
 def prepare_waveform(audio: np.ndarray, sample_rate: int, target_rate: int,

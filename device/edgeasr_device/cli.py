@@ -111,8 +111,7 @@ def transcribe(model_path: str, audio: tuple[str, ...], threads: int, fmt: str, 
 def transcribe_file(recognizer, path: str, endpoint) -> tuple[list, float]:
     """(utterances, audio seconds) of one file: whole when it is short and the model is a
     whole-utterance one (as before streaming existed), else streamed block by block."""
-    from edgeasr_device.audio import audio_duration
-    from edgeasr_device.streaming import audio_blocks
+    from edgeasr_device.audio import audio_blocks, audio_duration
 
     chunked = callable(getattr(recognizer.model, "runner", None))
     if not chunked and audio_duration(path) <= endpoint.max_utterance:

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from edgeasr_device.audio import audio_duration, load_audio, prepare_waveform, resample
+from edgeasr_device.audio import (
+    audio_blocks,
+    audio_duration,
+    load_audio,
+    prepare_waveform,
+    resample,
+)
 from edgeasr_device.errors import AudioError, EdgeAsrError
 
 FORMATS = sf.available_formats()
@@ -83,6 +89,29 @@ def assert_audio_error(path: Path, fragment: str, rate: int = 16000) -> AudioErr
     assert str(path) in msg and fragment in msg, msg
     assert isinstance(info.value, EdgeAsrError) and isinstance(info.value, ValueError)
     return info.value
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_audio_blocks_decode_the_file_in_bounded_blocks(tmp_path, rate):
+    x = np.stack([tone(440, rate, 5.3), tone(300, rate, 5.3)], axis=1)
+    path = write(tmp_path / f"long_{rate}.wav", x, rate, subtype="FLOAT")
+    blocks = list(audio_blocks(path, 16000, seconds=1.0))
+    assert all(b.dtype == np.float32 and b.ndim == 1 for b in blocks)
+    assert len(blocks) >= 5 and max(len(b) for b in blocks) <= 16000 * 1.1
+    whole = np.concatenate(blocks)
+    reference = load_audio(path, 16000)
+    assert abs(len(whole) - len(reference)) <= 2
+    n = min(len(whole), len(reference))  # the streaming resampler matches the one-shot one
+    np.testing.assert_allclose(whole[100:n - 100], reference[100:n - 100], atol=2e-3)
+
+
+def test_audio_blocks_name_the_bad_file(tmp_path):
+    with pytest.raises(AudioError, match="empty.wav"):
+        list(audio_blocks(write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000), 16000))
+    cut = write(tmp_path / "cut.wav", tone(440, 16000, 1.0), 16000)
+    cut.write_bytes(cut.read_bytes()[:-2000])
+    with pytest.raises(AudioError, match="cut.wav is truncated"):
+        list(audio_blocks(cut, 16000))
 
 
 def test_missing_file(tmp_path):
