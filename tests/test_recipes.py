@@ -205,3 +205,11 @@ def test_english_real_card_counts_the_stages_behind_an_imported_stage(tmp_path):
     assert card.stage_list(stages, dest) == [{"run": "run", "epochs": 3},
                                              {"run": "run-2", "epochs": 10},
                                              {"run": "run-4", "epochs": 3}]
+    # packaged again from the same imported stage: the file it names is now an ancestor
+    (dest / "en-starter.json").write_text(json.dumps(
+        {"sha256": "def", "stages": [{"run": "x", "epochs": 1}],
+         "ancestors": {"abc": [{"run": "run", "epochs": 3}, {"run": "run-2", "epochs": 10}]}}))
+    assert card.stage_list(stages, dest)[:2] == [{"run": "run", "epochs": 3},
+                                                 {"run": "run-2", "epochs": 10}]
+    assert card.lineage(dest) == {"abc": [{"run": "run", "epochs": 3}, {"run": "run-2", "epochs": 10}],
+                                  "def": [{"run": "x", "epochs": 1}]}

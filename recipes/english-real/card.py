@@ -9,8 +9,10 @@ frame duration, and the dev WER/CER per source from OUT_DIR/wer_greedy.json and 
 with. The device tests pin the model to it.
 
 A stage written by `edgeasr import` (imported.json: the starter model itself, when the
-earlier stages' checkpoints are gone) stands for the stages of the card whose sha256 it
-names, so the card still counts every epoch behind the model.
+earlier stages' checkpoints are gone) stands for the stages of the file whose sha256 it
+names: the packaged card's own, or one of the earlier packaged files its `ancestors` keep
+(sha256 -> stages), so the card still counts every epoch behind the model after several
+packagings from one imported stage.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ def rates(report_path: Path) -> dict[str, dict[str, float]]:
     return found
 
 
+def lineage(dest: Path) -> dict[str, list[dict]]:
+    """sha256 -> stages of every file packaged in ``dest`` so far: the card's own file and
+    its ``ancestors``; empty without a card."""
+    old = dest / "en-starter.json"
+    card = json.loads(old.read_text(encoding="utf-8")) if old.is_file() else {}
+    known = dict(card.get("ancestors", {}))
+    if "sha256" in card:
+        known[card["sha256"]] = card["stages"]
+    return known
+
+
 def stage_list(stages: list[Path], dest: Path) -> list[dict]:
     """``{"run", "epochs"}`` per stage, oldest first; an imported stage expands to the
     stages of the packaged card it came from (or, without that card, says what it was)."""
@@ -50,10 +63,9 @@ def stage_list(stages: list[Path], dest: Path) -> list[dict]:
             listed.append({"run": d.name, "epochs": len(state.get("history", []))})
             continue
         sha = json.loads(imported.read_text(encoding="utf-8"))["sha256"]
-        old = dest / "en-starter.json"
-        card = json.loads(old.read_text(encoding="utf-8")) if old.is_file() else {}
-        if card.get("sha256") == sha:
-            listed.extend(card["stages"])
+        known = lineage(dest)
+        if sha in known:
+            listed.extend(known[sha])
         else:
             listed.append({"run": d.name, "epochs": None, "imported_sha256": sha})
     return listed
@@ -72,13 +84,15 @@ def main(argv: list[str]) -> int:
     run = json.loads((stages[-1] / "run.json").read_text(encoding="utf-8"))
     state = json.loads((stages[-1] / "state.json").read_text(encoding="utf-8"))
     listed = stage_list(stages, dest)
+    sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    ancestors = {k: v for k, v in lineage(dest).items() if k != sha}
     greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
     reports = json.loads((out / "wer_greedy.json").read_text(encoding="utf-8"))
     margin = (reports[0] if isinstance(reports, list) else reports).get("margin", 0.0)
     card = {
         "name": "en-starter",
         "recipe": "recipes/english-real",
-        "sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+        "sha256": sha,
         "bytes": model.stat().st_size,
         "preset": run.get("preset") or metadata.model.get("name", "small"),
         "quantization": metadata.quantization,
@@ -92,6 +106,7 @@ def main(argv: list[str]) -> int:
                     for name in greedy},
         "decoding_lm": "beam 32 + 3-gram LM of the training text (edgeasr lm build --order 3)",
         "margin": margin,  # seconds of silence decoded around each utterance (0: none)
+        "ancestors": ancestors,  # earlier packaged files: sha256 -> their stages
     }
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(model, dest / "en-starter.tflite")
