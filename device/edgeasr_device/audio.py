@@ -76,11 +76,7 @@ def load_audio(path: PathLike, sample_rate: int) -> np.ndarray:
             empty, undecodable, truncated, has no samples, or has NaN/Inf.
     """
     name = os.fspath(path)
-    _check_file(name)
-    problem = _container_truncation(name)
-    if problem is not None:
-        raise AudioError(f"{name} is truncated: {problem}; the file was cut short "
-                         "(interrupted copy, download or recording): re-copy or re-record it")
+    _check_whole_file(name)
     try:
         with sf.SoundFile(name) as f:
             declared, native_rate, fmt = f.frames, f.samplerate, f.format
@@ -111,10 +107,7 @@ def audio_blocks(path: PathLike, sample_rate: int, seconds: float = 2.0) -> Iter
         AudioError: naming the file, when it is missing, truncated or undecodable.
     """
     name = os.fspath(path)
-    _check_file(name)
-    problem = _container_truncation(name)
-    if problem is not None:
-        raise AudioError(f"{name} is truncated: {problem}; re-copy or re-record it")
+    _check_whole_file(name)
     try:
         with sf.SoundFile(name) as f:
             rate = f.samplerate
@@ -230,6 +223,15 @@ def _check_file(name: str) -> None:
         raise AudioError(f"{name} is empty (0 bytes); re-record or re-copy it")
     if not os.access(name, os.R_OK):
         raise AudioError(f"{name} is not readable (permission denied); fix its permissions")
+
+
+def _check_whole_file(name: str) -> None:
+    """:func:`_check_file`, then the container's declared size against the bytes present."""
+    _check_file(name)
+    problem = _container_truncation(name)
+    if problem is not None:
+        raise AudioError(f"{name} is truncated: {problem}; the file was cut short "
+                         "(interrupted copy, download or recording): re-copy or re-record it")
 
 
 def _check_rate(rate: object, name: str, what: str) -> int:

@@ -5,9 +5,10 @@ padding, not next to silence. Speech cut tight, starting at the first sample or 
 the last (FSDD's recordings, a push-to-talk clip, a VAD cut), then loses its first or last
 sound: "three" comes out as "ree". Decoding the audio between margins of digital silence
 (zeros: what the padding of a training batch is, so what the model has heard as silence)
-moves the speech away from the edges. Measured with the packaged starter model on FSDD's
-held-out recordings (docs/benchmarks.md, "Silence margins"): greedy WER 11.7% as cut, 3.3%
-with 0.2 s on each side; unchanged on sentences that already have silence around them.
+moves the speech away from the edges. Measured with the starter model on FSDD's held-out
+recordings (docs/benchmarks.md, "Silence margins" and "Stage 6"): greedy WER 11.7% as cut,
+3.3% with 0.2 s on each side for stage 4; 6.0% and 1.3% for stage 6, trained with silence
+added around its utterances; about unchanged on sentences, which have silence around them.
 
 Whether a margin helps depends on what the model heard in training: the synthetic demo
 model, trained on synthetic speech with its own edges, goes from 2.7% to 15.1% WER with

@@ -55,7 +55,7 @@ def lineage(dest: Path) -> dict[str, list[dict]]:
 def stage_list(stages: list[Path], dest: Path) -> list[dict]:
     """``{"run", "epochs"}`` per stage, oldest first; an imported stage expands to the
     stages of the packaged card it came from (or, without that card, says what it was)."""
-    listed = []
+    listed, known = [], lineage(dest)
     for d in stages:
         state = json.loads((d / "state.json").read_text(encoding="utf-8"))
         imported = d / "imported.json"
@@ -63,7 +63,6 @@ def stage_list(stages: list[Path], dest: Path) -> list[dict]:
             listed.append({"run": d.name, "epochs": len(state.get("history", []))})
             continue
         sha = json.loads(imported.read_text(encoding="utf-8"))["sha256"]
-        known = lineage(dest)
         if sha in known:
             listed.extend(known[sha])
         else:
