@@ -1,4 +1,5 @@
-"""``edgeasr``: prepare | train | evaluate | export | import | transcribe. Thin: parse, call, print.
+"""``edgeasr``: prepare | train | evaluate | export | import | average | transcribe.
+Thin: parse, call, print.
 
 One module per group of verbs; each defines its commands on a local ``cli`` group and
 ``main`` collects them.

@@ -1,4 +1,5 @@
-"""`edgeasr export`: a run -> a self-describing .tflite file."""
+"""`edgeasr export | import | average`: a run -> a self-describing .tflite file, and back;
+the mean of a run's last checkpoints as one more checkpoint to export."""
 
 from __future__ import annotations
 
@@ -82,3 +83,35 @@ def import_(model, out_dir, calibration, calibration_utterances) -> None:
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"fine-tune it: edgeasr train --init {report.run} --train ... --dev ... --out NEW_RUN")
+
+
+@cli.command()
+@click.option("--run", "run_dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--last", type=click.IntRange(min=1), default=None,
+              help="Average the run's last N epoch checkpoints.")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="NAME|FOLDER",
+              help="A checkpoint to average (repeatable): a name in --run (epoch-0003, best, "
+                   "last) or the folder of a checkpoint of the run this one was fine-tuned "
+                   "from (an earlier stage).")
+@click.option("--name", default=None,
+              help="The new checkpoint's name in --run (default: avg-last-N, or average).")
+@friendly_errors
+def average(run_dir, last, checkpoints, name) -> None:
+    """Average checkpoints of one training trajectory into a new checkpoint of --run, for
+    `edgeasr export --checkpoint NAME` and `edgeasr evaluate --checkpoint NAME`.
+
+    The mean of the last few epochs often decodes better than any one of them; measure it on
+    dev data (docs/benchmarks.md, "Checkpoint averaging"). Floating-point weights and batch
+    norm statistics are averaged; the optimizer state is not kept, so the result fine-tunes
+    (`edgeasr train --init`) but does not --resume.
+    """
+    from edgeasr.averaging import average_checkpoints
+
+    name = name or (f"avg-last-{last}" if last and not checkpoints else "average")
+    report = average_checkpoints(run_dir, name, list(checkpoints), last)
+    click.echo(f"wrote {report.folder}: the mean of {len(report.sources)} checkpoints "
+               f"({report.variables} variables averaged)")
+    for source in report.sources:
+        click.echo(f"  {source}")
+    click.echo(f"export it: edgeasr export --run {run_dir} --checkpoint {report.folder.name} "
+               "--out ...")
