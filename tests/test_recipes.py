@@ -89,6 +89,36 @@ def test_english_real_stage_config_keeps_the_train_section_without_the_model(tmp
     assert doc == {"train": {"epochs": 9, "seed": 4, "optim": {"learning_rate": 0.003}}}
 
 
+def test_english_real_export_record_names_an_average_and_its_sources(tmp_path):
+    """run.sh records which checkpoint it exported (for card.py): the best epoch by default,
+    or with AVERAGE=N the average and the checkpoints it is the mean of, under OUT_DIR."""
+    out = tmp_path / "out"
+
+    def checkpoint(run: str, name: str, state: dict) -> Path:
+        folder = out / run / "checkpoints" / name
+        folder.mkdir(parents=True)
+        (folder / "model.weights.h5").write_bytes(b"")
+        (folder / "state.json").write_text(json.dumps(state))
+        return folder
+
+    init = checkpoint("run-6", "imported", {"epoch": 0, "step": 0})
+    epochs = [checkpoint("run-7", f"epoch-000{k}", {"epoch": k}) for k in (1, 2)]
+    checkpoint("run-7", "best", {"epoch": 2})
+    checkpoint("run-7", "average", {"epoch": 2, "averaged": [str(init), *map(str, epochs)]})
+    (out / "run-7" / "state.json").write_text(json.dumps({"last": "epoch-0002", "best": 2}))
+
+    def record(name: str) -> dict:
+        subprocess.run([sys.executable, str(REPO / "recipes/english-real/data.py"), "exported",
+                        str(out / "export.json"), "run-7", name], check=True, capture_output=True)
+        return json.loads((out / "export.json").read_text())
+
+    assert record("best") == {"run": "run-7", "checkpoint": "best", "epoch": 2}
+    assert record("average") == {
+        "run": "run-7", "checkpoint": "average", "epoch": 2,
+        "averaged": ["run-6/checkpoints/imported", "run-7/checkpoints/epoch-0001",
+                     "run-7/checkpoints/epoch-0002"]}
+
+
 def test_english_real_digit_strings_glue_one_voice_per_string(tmp_path):
     """Training digit strings come from the training recordings under their own name; each
     string is one speaker's recordings in order, its duration the written file's."""

@@ -13,6 +13,10 @@ earlier stages' checkpoints are gone) stands for the stages of the file whose sh
 names: the packaged card's own, or one of the earlier packaged files its `ancestors` keep
 (sha256 -> stages), so the card still counts every epoch behind the model after several
 packagings from one imported stage.
+
+OUT_DIR/export.json (run.sh writes it) says which checkpoint of the last stage was exported:
+its best epoch, or with `AVERAGE=N` the mean of several checkpoints (`edgeasr average`),
+which the card then lists under `exported`.
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ def main(argv: list[str]) -> int:
     greedy, lm = rates(out / "wer_greedy.json"), rates(out / "wer_lm.json")
     reports = json.loads((out / "wer_greedy.json").read_text(encoding="utf-8"))
     margin = (reports[0] if isinstance(reports, list) else reports).get("margin", 0.0)
+    exported_path = out / "export.json"
+    exported = (json.loads(exported_path.read_text(encoding="utf-8"))
+                if exported_path.is_file() else {"run": stages[-1].name, "checkpoint": "best"})
     card = {
         "name": "en-starter",
         "recipe": "recipes/english-real",
@@ -98,7 +105,9 @@ def main(argv: list[str]) -> int:
         "frame_duration": metadata.frame_duration,
         "epochs_trained": sum(s["epochs"] or 0 for s in listed),
         "stages": listed,
-        "best_epoch": state.get("best"),  # of the last stage, whose best epoch is exported
+        # the last stage's best epoch, the exported checkpoint unless `exported` lists an average
+        "best_epoch": state.get("best"),
+        "exported": exported,  # {"run", "checkpoint", "epoch"[, "averaged": [checkpoints]]}
         "dev_wer": {name: {"greedy": greedy[name]["wer"], "greedy_cer": greedy[name]["cer"],
                            "lm": lm.get(name, {}).get("wer"),
                            "utterances": greedy[name]["utterances"]}

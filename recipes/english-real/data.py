@@ -26,6 +26,9 @@
   stage-config CONFIG.yaml OUT.yaml EPOCHS
       the training YAML of a warm-restart stage: CONFIG's `train:` section with EPOCHS
       epochs and without `preset:`/`model:` (the model comes from the previous stage).
+  exported OUT.json STAGE CHECKPOINT
+      which checkpoint of run.sh's OUT_DIR/STAGE the int8 file was exported from, and, for
+      an average (`edgeasr average`), the checkpoints it is the mean of: for card.py.
 """
 
 from __future__ import annotations
@@ -220,8 +223,24 @@ def stage_config(config: str, out: str, epochs: str) -> None:
     atomic_write_text(out, header + yaml.safe_dump({"train": train}, sort_keys=False))
 
 
-COMMANDS = {"stage-config": stage_config, "texts": texts, "synth-config": synth_config, "fsdd-split": fsdd_split,
-            "digit-strings": digit_strings, "nonspeech": nonspeech, "combine": combine}
+def exported(out: str, stage: str, checkpoint: str) -> None:
+    from edgeasr.files import atomic_write_text
+    from edgeasr.runs import RunDirectory, read_checkpoint_state
+
+    root = Path(out).resolve().parent  # run.sh's OUT_DIR, which holds the stages
+    folder = RunDirectory(root / stage).resolve_checkpoint(checkpoint)
+    state = read_checkpoint_state(folder)
+    record = {"run": stage, "checkpoint": folder.name, "epoch": state.get("epoch")}
+    if "averaged" in state:  # paths under OUT_DIR as e.g. run-6/checkpoints/imported
+        sources = [Path(p).resolve() for p in state["averaged"]]
+        record["averaged"] = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+                              for p in sources]
+    atomic_write_text(out, json.dumps(record, indent=2) + "\n")
+
+
+COMMANDS = {"stage-config": stage_config, "texts": texts, "synth-config": synth_config,
+            "fsdd-split": fsdd_split, "digit-strings": digit_strings, "nonspeech": nonspeech,
+            "combine": combine, "exported": exported}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -15,8 +15,10 @@
 # cut from the first 70% of each noise recording, which is then all the augmentation mixes
 # in; default 300; 0 leaves them out and mixes in the whole recordings, as stages 1-3 of
 # the shipped model did), WORKERS (synthesis processes), MARGIN (seconds of silence the
-# exported file asks to be decoded between, default 0.2), DATA_ONLY=1 (stop after step 3:
-# the manifests, e.g. to carry them to another machine).
+# exported file asks to be decoded between, default 0.2), AVERAGE=N (export the mean of the
+# stage's last N epochs and, for a warm restart, the checkpoint it started from, instead of
+# its best epoch: `edgeasr average`), DATA_ONLY=1 (stop after step 3: the manifests, e.g. to
+# carry them to another machine).
 # Rerunning with the same OUT_DIR reuses every finished step and resumes training.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -111,8 +113,17 @@ echo "== 5/6 export int8 (calibrated on real training speech) + LM from the trai
 # --margin: the file asks the device to decode each utterance between 0.2 s of silence, so
 # clips cut tight keep their first and last sounds (chosen on dev: docs/benchmarks.md,
 # "Silence margins").
-edgeasr export --run "$out/$stage" --out "$out/en-starter.tflite" --quantize int8 \
-  --calibration "$d/train_real.jsonl" --margin "${MARGIN:-0.2}"
+checkpoint=best
+if [ -n "${AVERAGE:-}" ]; then  # docs/benchmarks.md, "Checkpoint averaging"
+  init=$(python -c "import json, sys
+print((json.load(open(sys.argv[1]))['train'].get('finetune') or {}).get('init') or '')" \
+    "$out/$stage/run.json")
+  edgeasr average --run "$out/$stage" --last "$AVERAGE" ${init:+--checkpoint "$init"} --name average
+  checkpoint=average
+fi
+edgeasr export --run "$out/$stage" --checkpoint "$checkpoint" --out "$out/en-starter.tflite" \
+  --quantize int8 --calibration "$d/train_real.jsonl" --margin "${MARGIN:-0.2}"
+step exported "$out/export.json" "$stage" "$checkpoint"  # for card.py
 edgeasr lm build --text "$d/train.jsonl" --order 3 --out "$out/lm.arpa"
 
 echo "== 6/6 dev WER per source: greedy, and beam search with the LM"
