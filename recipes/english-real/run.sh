@@ -8,7 +8,10 @@
 # Knobs: CONFIG (training YAML, default config.yaml here), EPOCHS (a new total for the
 # current stage: its learning rate goes on decaying from where it is, for a run stopped
 # early), MORE_EPOCHS (after a finished stage: a warm restart for N more epochs, a new stage
-# run-2, run-3, ... fine-tuned from the last one's final epoch), NUM_FAST / NUM_SLOW
+# run-2, run-3, ... fine-tuned from the last one's final epoch), LR (a MORE_EPOCHS stage's
+# peak learning rate, default the config's), FREEZE (glob patterns of layers a MORE_EPOCHS
+# stage keeps frozen, space-separated: '*norm*' keeps every batch norm's statistics, for a
+# stage from an imported file; docs/benchmarks.md, "Stage 8"), NUM_FAST / NUM_SLOW
 # (synthetic utterances from espeak+flite / piper+festival), FSDD_REPEAT (times FSDD's
 # training part is in train.jsonl, default 2), DIGIT_STRINGS (connected digit strings glued
 # from FSDD's training recordings, default 800), NONSPEECH (non-speech clips with empty text
@@ -98,9 +101,12 @@ sys.exit(state.get('epoch', 0) < info['train']['epochs'])" \
 if [ -n "${MORE_EPOCHS:-}" ] && [ -f "$out/$stage/run.json" ] && finished; then
   if [ "$stage" = run ]; then next=run-2; else next="run-$(( ${stage#run-} + 1 ))"; fi
   last=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['last'])" "$out/$stage/state.json")
-  step stage-config "$out/config.yaml" "$out/$next.yaml" "$MORE_EPOCHS"
+  step stage-config "$out/config.yaml" "$out/$next.yaml" "$MORE_EPOCHS" "${LR:-}"
+  freeze=()
+  read -r -a patterns <<< "${FREEZE:-}"  # split on spaces, never globbed against files here
+  for pattern in "${patterns[@]}"; do freeze+=(--freeze "$pattern"); done
   edgeasr train --train "$d/train.jsonl" --dev "$d/dev.jsonl" --out "$out/$next" \
-    --config "$out/$next.yaml" --init "$out/$stage/checkpoints/$last"
+    --config "$out/$next.yaml" --init "$out/$stage/checkpoints/$last" "${freeze[@]}"
   stage="$next"
 elif [ -f "$out/$stage/run.json" ]; then
   edgeasr train --out "$out/$stage" --resume ${EPOCHS:+--epochs "$EPOCHS"}
