@@ -89,28 +89,6 @@ def test_english_real_stage_config_keeps_the_train_section_without_the_model(tmp
     assert doc == {"train": {"epochs": 9, "seed": 4, "optim": {"learning_rate": 0.003}}}
 
 
-def test_english_real_stage_config_sets_the_stage_learning_rate(tmp_path):
-    """LR=... for a MORE_EPOCHS stage replaces only the peak rate; a rate that is not above
-    zero is refused before any training starts."""
-    import yaml
-
-    config = tmp_path / "config.yaml"
-    config.write_text("train: {epochs: 3, optim: {learning_rate: 0.003, warmup_epochs: 0.3}}\n")
-    out = tmp_path / "run-2.yaml"
-    script = str(REPO / "recipes/english-real/data.py")
-    subprocess.run([sys.executable, script, "stage-config", str(config), str(out), "4", "3e-4"],
-                   check=True, capture_output=True)
-    doc = yaml.safe_load(out.read_text())
-    assert doc == {"train": {"epochs": 4,
-                             "optim": {"learning_rate": 0.0003, "warmup_epochs": 0.3}}}
-    assert "learning rate 0.0003" in out.read_text().splitlines()[0]
-    refused = subprocess.run([sys.executable, script, "stage-config", str(config),
-                              str(tmp_path / "bad.yaml"), "4", "0"],
-                             capture_output=True, text=True, check=False)
-    assert refused.returncode != 0 and "above 0" in refused.stderr
-    assert not (tmp_path / "bad.yaml").exists()
-
-
 def test_english_real_export_record_names_an_average_and_its_sources(tmp_path):
     """run.sh records which checkpoint it exported (for card.py): the best epoch by default,
     or with AVERAGE=N the average and the checkpoints it is the mean of, under OUT_DIR."""

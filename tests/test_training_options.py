@@ -77,6 +77,8 @@ def test_new_options_default_to_todays_behaviour_and_bad_values_are_clear():
                          ({"optim": {"ema": 1.5}}, "0.999"),
                          ({"optim": {"plateau_factor": 1.0}}, "plateau_factor"),
                          ({"optim": {"decay_rate": 0}}, "decay_rate"),
+                         ({"optim": {"learning_rate": 0}}, "above 0"),
+                         ({"optim": {"learning_rate": float("nan")}}, "above 0"),
                          ({"optim": {"ema": 0.99}, "finetune": {"init": "x", "lora_rank": 4}}, "LoRA"),
                          ({"optim": {"emma": 0.9}}, "unknown option")]:
         with pytest.raises(ConfigError, match=message):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 from edgeasr.configs import dataclass_from_dict
@@ -63,6 +64,9 @@ class OptimConfig:
     skip_nonfinite: bool = True  # a step with a NaN/Inf loss or gradient changes nothing
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.learning_rate, (int, float)) and 0.0 < self.learning_rate < inf):
+            raise ConfigError(f"train.optim.learning_rate (--lr) must be a number above 0 such "
+                              f"as 0.001, got {self.learning_rate!r}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"train.optim.schedule {self.schedule!r}: choose one of "
                               f"{', '.join(SCHEDULES)}")

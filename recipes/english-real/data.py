@@ -23,10 +23,9 @@
       consecutive 3 s clips in OUT_DIR/nonspeech_dev.jsonl, for benchmarks/nonspeech.py.
   combine OUT.jsonl IN.jsonl[xN] ...
       concatenate manifests (absolute audio paths); `xN` repeats a manifest N times.
-  stage-config CONFIG.yaml OUT.yaml EPOCHS [LEARNING_RATE]
+  stage-config CONFIG.yaml OUT.yaml EPOCHS
       the training YAML of a warm-restart stage: CONFIG's `train:` section with EPOCHS
-      epochs (and LEARNING_RATE as its peak rate, when given) and without `preset:`/`model:`
-      (the model comes from the previous stage).
+      epochs and without `preset:`/`model:` (the model comes from the previous stage).
   exported OUT.json STAGE CHECKPOINT
       which checkpoint of run.sh's OUT_DIR/STAGE the int8 file was exported from, and, for
       an average (`edgeasr average`), the checkpoints it is the mean of: for card.py.
@@ -212,7 +211,7 @@ def combine(out: str, *inputs: str) -> None:
     print(f"{len(combined)} utterances, {hours:.2f} h -> {out}")
 
 
-def stage_config(config: str, out: str, epochs: str, learning_rate: str = "") -> None:
+def stage_config(config: str, out: str, epochs: str) -> None:
     import yaml
 
     from edgeasr.files import atomic_write_text
@@ -220,14 +219,7 @@ def stage_config(config: str, out: str, epochs: str, learning_rate: str = "") ->
     doc = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
     train = dict(doc.get("train") or {})
     train["epochs"] = int(epochs)
-    header = f"# a warm-restart stage of {config}: its train section, {epochs} epochs"
-    if learning_rate:
-        rate = float(learning_rate)
-        if not rate > 0:
-            sys.exit(f"stage-config: the learning rate must be above 0, not {learning_rate!r}")
-        train["optim"] = {**(train.get("optim") or {}), "learning_rate": rate}
-        header += f", learning rate {rate:g}"
-    header += "\n"
+    header = f"# a warm-restart stage of {config}: its train section, {epochs} epochs\n"
     atomic_write_text(out, header + yaml.safe_dump({"train": train}, sort_keys=False))
 
 

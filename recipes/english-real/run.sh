@@ -101,12 +101,12 @@ sys.exit(state.get('epoch', 0) < info['train']['epochs'])" \
 if [ -n "${MORE_EPOCHS:-}" ] && [ -f "$out/$stage/run.json" ] && finished; then
   if [ "$stage" = run ]; then next=run-2; else next="run-$(( ${stage#run-} + 1 ))"; fi
   last=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['last'])" "$out/$stage/state.json")
-  step stage-config "$out/config.yaml" "$out/$next.yaml" "$MORE_EPOCHS" "${LR:-}"
-  freeze=()
+  step stage-config "$out/config.yaml" "$out/$next.yaml" "$MORE_EPOCHS"
+  options=(${LR:+--lr "$LR"})  # run.json records the rate, so --resume keeps it
   read -r -a patterns <<< "${FREEZE:-}"  # split on spaces, never globbed against files here
-  for pattern in "${patterns[@]}"; do freeze+=(--freeze "$pattern"); done
+  for pattern in "${patterns[@]}"; do options+=(--freeze "$pattern"); done
   edgeasr train --train "$d/train.jsonl" --dev "$d/dev.jsonl" --out "$out/$next" \
-    --config "$out/$next.yaml" --init "$out/$stage/checkpoints/$last" "${freeze[@]}"
+    --config "$out/$next.yaml" --init "$out/$stage/checkpoints/$last" "${options[@]}"
   stage="$next"
 elif [ -f "$out/$stage/run.json" ]; then
   edgeasr train --out "$out/$stage" --resume ${EPOCHS:+--epochs "$EPOCHS"}
